@@ -1,0 +1,114 @@
+"""The command line: parse arguments, call the library, turn errors into exit codes. No logic."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from segmint.errors import SegmintError
+from segmint.settings import FEATURE_SETS, SELECTION_METRICS, TRANSFORMS, parse_column_overrides
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="segmint")
+def app() -> None:
+    """Customer segments from a raw transaction log."""
+
+
+@app.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option("--customers", help="Customer attributes file, joined on customer_id.")
+@click.option("--products", help="Products file, joined on product_id; gives category.")
+@click.option("--column", multiple=True, metavar="ROLE=NAME", help="Use column NAME for ROLE.")
+@click.option("--as-of", help="Reference date YYYY-MM-DD; later lines are dropped.")
+@click.option("--feature-set", type=click.Choice(FEATURE_SETS), default="rfm", show_default=True)
+@click.option("--k", type=int, help="Fix the number of segments.")
+@click.option("--k-min", type=int, default=3, show_default=True)
+@click.option("--k-max", type=int, default=10, show_default=True)
+@click.option(
+    "--select", type=click.Choice(SELECTION_METRICS), default="davies_bouldin", show_default=True
+)
+@click.option("--min-segment-share", type=float, default=0.02, show_default=True)
+@click.option(
+    "--transform",
+    type=click.Choice(TRANSFORMS),
+    default="auto",
+    show_default=True,
+    help="auto: log1p for days, counts and money; none: raw values.",
+)
+@click.option("--date-format", help="strftime codes of the date column, e.g. '%d/%m/%Y %H:%M'.")
+@click.option("--keep-duplicates", is_flag=True, help="Keep exact duplicate rows.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def run(
+    inputs: tuple[str, ...], out: Path, column: tuple[str, ...], quiet: bool, **options: object
+) -> None:
+    """Segment the customers of a transaction log (CSV, TSV, .gz, Parquet, .xlsx or
+    duckdb:PATH::TABLE) and write the outputs to --out."""
+    from segmint.io.outputs import check_output_dir
+
+    check_output_dir(out)
+    options["customers_file"] = options.pop("customers")
+    options["products_file"] = options.pop("products")
+    _run_and_write(
+        list(inputs), out, quiet, {"columns": parse_column_overrides(list(column)), **options}
+    )
+
+
+@app.command()
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("segmint-demo"), show_default=True
+)
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def demo(out: Path, quiet: bool) -> None:
+    """Run the whole pipeline on the sample data shipped with Segmint."""
+    from segmint.datasets import demo_path
+    from segmint.io.outputs import check_output_dir
+
+    check_output_dir(out)
+    _run_and_write([str(demo_path())], out, quiet, {})
+
+
+def _run_and_write(inputs: list[str], out: Path, quiet: bool, settings: dict) -> None:
+    from segmint.pipeline import segment
+    from segmint.progress import reporter
+
+    with reporter(quiet) as progress:
+        result = segment(inputs, progress=progress, **settings)
+        progress("Writing outputs")
+        result.write(out)
+    if not quiet:
+        totals, chosen = result.summary["totals"], result.summary["selection"]["chosen_k"]
+        click.echo(
+            f"{totals['customers']:,} customers in {chosen} segments; outputs in {out}/", err=True
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return 0, 2 for a user's error (one line on stderr), 1 for a bug."""
+    try:
+        app.main(args=argv, prog_name="segmint", standalone_mode=False)
+    except SegmintError as exc:
+        return _fail(str(exc))
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help(), err=True)
+        return 2
+    except click.UsageError as exc:
+        return _fail(exc.format_message())
+    except click.exceptions.Abort:
+        return _fail("interrupted")
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Cleaning rules and per-customer features, as DuckDB SQL, plus RFM scoring."""

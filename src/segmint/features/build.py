@@ -1,0 +1,120 @@
+"""Per-customer features (CONTRACT §3) from the cleaned lines, as one table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import duckdb
+import pandas as pd
+
+from segmint.features.rfm import rfm_map_values_sql
+from segmint.features.sql import render
+from segmint.io.sources import literal
+
+TOP_CATEGORIES = 8
+
+# Features whose clustering transform is log1p(max(x, 0)) (CONTRACT §4); the rest are shares and rates.
+COUNT_LIKE = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "aov",
+    "quantity",
+    "avg_unit_price",
+    "tenure_days",
+    "n_categories",
+)
+QUANTITY_FEATURES = ("quantity", "avg_unit_price")
+SCORE_COLUMNS = ("r_score", "f_score", "m_score", "rfm_segment")
+
+
+def share_column(category: str) -> str:
+    """Return the share column of a category: share_ + lower case, other runs of characters as _."""
+    return "share_" + re.sub(r"[^a-z0-9]+", "_", category.lower())
+
+
+def top_categories(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Return the top categories by total gross spend (ties by name), at most TOP_CATEGORIES."""
+    rows = con.execute(
+        f"""
+        SELECT category FROM clean_lines
+        WHERE NOT is_return AND category IS NOT NULL
+        GROUP BY category
+        ORDER BY sum(line_amount) DESC, category
+        LIMIT {TOP_CATEGORIES}
+        """
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def share_columns(categories: list[str]) -> dict[str, str]:
+    """Return category → unique column name (a clash gets a numeric suffix; 'other' is reserved)."""
+    names: dict[str, str] = {}
+    taken = {"share_other"}
+    for category in categories:
+        base = share_column(category)
+        name, n = base, 2
+        while name in taken:
+            name, n = f"{base}_{n}", n + 1
+        taken.add(name)
+        names[category] = name
+    return names
+
+
+def customer_features(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, has_quantity: bool, has_category: bool
+) -> pd.DataFrame:
+    """Return one row per customer with every feature of CONTRACT §3, ordered by customer_id."""
+    shares = share_columns(top_categories(con)) if has_category else {}
+    sums, columns = [], []
+    gross = "CAST(gross_value AS DOUBLE)"
+    for i, (category, column) in enumerate(shares.items()):
+        sums.append(
+            f", coalesce(sum(line_amount) FILTER (WHERE NOT is_return AND category = {literal(category)}), 0) AS share_sum_{i}"
+        )
+        columns.append(
+            f", CASE WHEN gross_value = 0 THEN 0.0 ELSE CAST(share_sum_{i} AS DOUBLE) / {gross} END AS {column}"
+        )
+    if has_category:
+        listed = ", ".join(literal(c) for c in shares) or "NULL"
+        sums.append(
+            ", coalesce(sum(line_amount) FILTER (WHERE NOT is_return AND (category IS NULL "
+            f"OR category NOT IN ({listed}))), 0) AS share_sum_other"
+        )
+        columns.append(
+            f", CASE WHEN gross_value = 0 THEN 0.0 ELSE CAST(share_sum_other AS DOUBLE) / {gross} END AS share_other"
+        )
+    features_sql = render(
+        "features",
+        as_of=f"DATE '{as_of.isoformat()}'",
+        share_sums="\n        ".join(sums),
+        share_columns="\n    ".join(columns),
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE customer_features AS {features_sql}")
+    frame = con.execute(render("rfm", rfm_map=rfm_map_values_sql())).df()
+    dropped = []
+    if not has_quantity:
+        dropped += list(QUANTITY_FEATURES)
+    if not has_category:
+        dropped.append("n_categories")
+    frame = frame.drop(columns=dropped)
+    return _tidy_types(frame)
+
+
+def _tidy_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return frame with stable dtypes: text ids, int64 counts and scores, float64 measures."""
+    frame["customer_id"] = frame["customer_id"].astype(object)
+    for column in (
+        "recency_days",
+        "frequency",
+        "tenure_days",
+        "n_categories",
+        "r_score",
+        "f_score",
+        "m_score",
+    ):
+        if column in frame:
+            frame[column] = frame[column].astype("int64")
+    frame["rfm_segment"] = frame["rfm_segment"].astype(object)
+    return frame.reset_index(drop=True)

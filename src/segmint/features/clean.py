@@ -1,0 +1,139 @@
+"""Apply the cleaning rules (CONTRACT §2) and count every dropped row by reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+from segmint.errors import InputError
+from segmint.features.sql import render
+from segmint.io.inputs import Lines
+from segmint.io.sources import quote
+from segmint.settings import Settings
+
+DROP_REASONS = (
+    "missing_customer_id",
+    "bad_date",
+    "duplicate",
+    "invalid_amount",
+    "after_as_of",
+    "returns_only",
+)
+_NULL_TEXT = "CAST(NULL AS VARCHAR)"
+_NULL_NUMBER = "CAST(NULL AS DOUBLE)"
+
+
+@dataclass(frozen=True)
+class CleanLines:
+    """The outcome of cleaning: `clean_lines` exists in the connection; counts describe it."""
+
+    rows_read: int
+    rows_used: int
+    rows_dropped: dict[str, int]
+    as_of: dt.date
+    period_start: dt.datetime
+    period_end: dt.datetime
+
+
+def clean(con: duckdb.DuckDBPyConnection, lines: Lines, settings: Settings) -> CleanLines:
+    """Create the table `clean_lines` from `lines` and return what was kept and dropped."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE classified_lines AS {cleaning_sql(lines, settings)}")
+    counts = _count_drops(con)
+    # Every raw row is either dropped by a rule or kept once (its extra copies are duplicates).
+    rows_read = sum(counts.values()) + _count(con, "classified_lines WHERE drop_reason IS NULL")
+    _check_dates(counts, rows_read, lines)
+    # A customer with no order left (only returns) is not segmented.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE clean_lines AS
+        SELECT * FROM classified_lines
+        WHERE drop_reason IS NULL
+          AND customer_id IN (SELECT customer_id FROM classified_lines
+                              WHERE drop_reason IS NULL AND NOT is_return)
+        """
+    )
+    kept = _count(con, "classified_lines WHERE drop_reason IS NULL")
+    rows_used = _count(con, "clean_lines")
+    counts["returns_only"] = kept - rows_used
+    dropped = {reason: counts.get(reason, 0) for reason in DROP_REASONS}
+    if rows_used == 0:
+        raise InputError(f"{lines.name}: no line is left after cleaning ({_describe(dropped)})")
+    start, end = con.execute("SELECT min(ts), max(ts) FROM clean_lines").fetchone()
+    as_of = settings.as_of or end.date()
+    return CleanLines(rows_read, rows_used, dropped, as_of, start, end)
+
+
+def cleaning_sql(lines: Lines, settings: Settings) -> str:
+    """Return the cleaning query over `lines`, one row per distinct line, with its drop reason."""
+    columns = lines.columns
+
+    def text(role: str) -> str:
+        return quote(columns[role]) if role in columns else _NULL_TEXT
+
+    def number(role: str) -> str:
+        return lines.numbers[role].sql(quote(columns[role])) if role in columns else _NULL_NUMBER
+
+    if settings.keep_duplicates:
+        source = f"(SELECT *, 1 AS copies FROM {lines.relation})"
+    else:
+        source = f"(SELECT *, count(*) AS copies FROM {lines.relation} GROUP BY ALL)"
+    as_of = f"DATE '{settings.as_of.isoformat()}'" if settings.as_of else "CAST(NULL AS DATE)"
+    category = quote(lines.category_column) if lines.category_column else _NULL_TEXT
+    return render(
+        "clean",
+        lines=source,
+        customer_id=text("customer_id"),
+        timestamp=lines.date_reading.sql(f"trim({quote(columns['date'])})"),
+        order_id=text("order_id"),
+        quantity=number("quantity"),
+        unit_price=number("unit_price"),
+        amount=number("amount"),
+        category=category,
+        has_quantity=_bool(lines.has("quantity")),
+        has_unit_price=_bool(lines.has("unit_price")),
+        has_amount=_bool(lines.has("amount")),
+        as_of=as_of,
+    )
+
+
+def _bool(flag: bool) -> str:
+    return "TRUE" if flag else "FALSE"
+
+
+def _count(con: duckdb.DuckDBPyConnection, relation: str, weight: str = "1") -> int:
+    return int(con.execute(f"SELECT coalesce(sum({weight}), 0) FROM {relation}").fetchone()[0])
+
+
+def _count_drops(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Return rows dropped per reason; an exact duplicate's extra copies count as `duplicate`."""
+    rows = con.execute(
+        """
+        SELECT
+            coalesce(sum(copies) FILTER (WHERE drop_reason = 'missing_customer_id'), 0),
+            coalesce(sum(copies) FILTER (WHERE drop_reason = 'bad_date'), 0),
+            coalesce(sum(copies - 1) FILTER (WHERE drop_reason IS NULL
+                OR drop_reason IN ('invalid_amount', 'after_as_of')), 0),
+            count(*) FILTER (WHERE drop_reason = 'invalid_amount'),
+            count(*) FILTER (WHERE drop_reason = 'after_as_of')
+        FROM classified_lines
+        """
+    ).fetchone()
+    reasons = ("missing_customer_id", "bad_date", "duplicate", "invalid_amount", "after_as_of")
+    return {reason: int(n) for reason, n in zip(reasons, rows, strict=True)}
+
+
+def _check_dates(counts: dict[str, int], rows_read: int, lines: Lines) -> None:
+    reaching = rows_read - counts["missing_customer_id"]
+    if reaching and counts["bad_date"] * 2 > reaching:
+        raise InputError(
+            f"{lines.name}: column {lines.columns['date']!r}: {counts['bad_date']:,} of "
+            f"{reaching:,} dates cannot be read as {lines.date_reading.describe()}; "
+            "is it the right column? Name it with --column date=NAME or give --date-format"
+        )
+
+
+def _describe(dropped: dict[str, int]) -> str:
+    parts = [f"{reason}: {n:,}" for reason, n in dropped.items() if n]
+    return "dropped " + ", ".join(parts) if parts else "the input has no usable line"

@@ -1,0 +1,170 @@
+"""Detect how dates and numbers are written, and return the SQL that parses them.
+
+Detection looks at the data once and picks one reading for the whole column; the
+cleaning SQL then applies it to every row. A date that parses to a year outside
+1900–2100 is not a date (``%Y`` happily reads ``2/20/11`` as the year 11).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import duckdb
+
+from segmint.errors import InputError
+
+PLAUSIBLE_FROM = "1900-01-01"
+PLAUSIBLE_TO = "2100-12-31"
+
+_TIMES = (" %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", "")
+# Two-digit years first: "%y" never reads a four-digit year, "%Y" would read "11" as 0011.
+_YEARS = ("%y", "%Y")
+
+
+def _family(*patterns: str) -> tuple[str, ...]:
+    return tuple(p.replace("Y", y[1]) + t for p in patterns for y in _YEARS for t in _TIMES)
+
+
+ISO = "ISO 8601"
+EXCEL_SERIAL = "Excel serial day number"
+DATE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "iso": (ISO, "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d%H%M%S", "%Y%m%d"),
+    "month_first": _family("%m/%d/%Y", "%m-%d-%Y"),
+    "day_first": _family("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y"),
+    "excel": (EXCEL_SERIAL,),
+}
+
+
+@dataclass(frozen=True)
+class DateReading:
+    """How a date column is read: the formats tried in order, and the SQL doing it."""
+
+    formats: tuple[str, ...]
+
+    def sql(self, value: str) -> str:
+        """Return a SQL expression turning text `value` into a TIMESTAMP, or NULL."""
+        return _parse_any(value, self.formats)
+
+    def describe(self) -> str:
+        return " or ".join(self.formats)
+
+
+def _parse_one(value: str, fmt: str) -> str:
+    if fmt == ISO:
+        return f"TRY_CAST({value} AS TIMESTAMP)"
+    if fmt == EXCEL_SERIAL:
+        # Excel's day 0 is 1899-12-30 (it counts a 29 February 1900 that never was).
+        return (
+            f"(TIMESTAMP '1899-12-30' + to_microseconds("
+            f"CAST(round(TRY_CAST({value} AS DOUBLE) * 86400000000) AS BIGINT)))"
+        )
+    return f"try_strptime({value}, '{fmt}')"
+
+
+def _plausible(expr: str) -> str:
+    return (
+        f"CASE WHEN {expr} BETWEEN TIMESTAMP '{PLAUSIBLE_FROM}' "
+        f"AND TIMESTAMP '{PLAUSIBLE_TO} 23:59:59' THEN {expr} END"
+    )
+
+
+def _parse_any(value: str, formats: tuple[str, ...]) -> str:
+    parts = [_plausible(_parse_one(value, f)) for f in formats]
+    return parts[0] if len(parts) == 1 else f"COALESCE({', '.join(parts)})"
+
+
+def detect_date_reading(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    column: str,
+    source: str,
+    date_format: str | None = None,
+    allow_excel: bool = False,
+) -> DateReading:
+    """Return how to read `column` of `relation` as dates; raise InputError when no reading fits or two disagree."""
+    if date_format:
+        return DateReading((date_format,))
+    values = f"(SELECT trim({column}) AS v, count(*) AS n FROM {relation} WHERE trim({column}) <> '' GROUP BY 1)"
+    families = {k: v for k, v in DATE_FAMILIES.items() if allow_excel or k != "excel"}
+    # One pass over the distinct values: how many rows each format reads.
+    formats = [(fam, fmt) for fam, fmts in families.items() for fmt in fmts]
+    counts = ", ".join(
+        f"sum(n) FILTER ({_plausible(_parse_one('v', fmt))} IS NOT NULL)" for _, fmt in formats
+    )
+    family_counts = ", ".join(
+        f"sum(n) FILTER ({_parse_any('v', fmts)} IS NOT NULL)" for fmts in families.values()
+    )
+    disagree = (
+        f"count(*) FILTER ({_parse_any('v', families['month_first'])} <> "
+        f"{_parse_any('v', families['day_first'])})"
+    )
+    example = (
+        f"min(v) FILTER ({_parse_any('v', families['month_first'])} <> "
+        f"{_parse_any('v', families['day_first'])})"
+    )
+    row = con.execute(
+        f"SELECT {counts}, {family_counts}, {disagree}, {example}, sum(n), min(v) FROM {values}"
+    ).fetchone()
+    row = [0 if v is None else v for v in row[:-2]] + list(row[-2:])
+    per_format = dict(zip(formats, row[: len(formats)], strict=True))
+    per_family = dict(zip(families, row[len(formats) : len(formats) + len(families)], strict=True))
+    n_disagree, example_value, total, first_value = row[len(formats) + len(families) :]
+    if not total:
+        raise InputError(f"{source}: column {column} holds no dates (every value is blank)")
+    best = max(per_family.values())
+    if not best:
+        raise InputError(
+            f"{source}: column {column}: no value reads as a date (e.g. {first_value!r}); "
+            "give the format with --date-format, e.g. --date-format '%d/%m/%Y %H:%M'"
+        )
+    if n_disagree and per_family["month_first"] == per_family["day_first"] == best:
+        raise InputError(
+            f"{source}: column {column}: dates such as {example_value!r} read both as "
+            "month-first and as day-first; say which with --date-format '%m/%d/%Y' "
+            "or --date-format '%d/%m/%Y' (add ' %H:%M' for times)"
+        )
+    chosen = next(fam for fam, n in per_family.items() if n == best)
+    used = tuple(fmt for fam, fmt in formats if fam == chosen and per_format[(fam, fmt)])
+    return DateReading(used)
+
+
+# Numbers ---------------------------------------------------------------------------------
+
+_PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$", re.I)
+_COMMA_DECIMAL = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*,\d+$|^[+-]?\d+,\d+$")
+_NOT_THOUSANDS = re.compile(r",(\d{1,2}|\d{4,})$")
+_SYMBOLS = re.compile(r"[£$€¥\s]")
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    """How a numeric column is written: decimal comma or point, and stray symbols."""
+
+    decimal_comma: bool = False
+    strip_symbols: bool = False
+
+    def sql(self, value: str) -> str:
+        """Return a SQL expression turning text `value` into a DOUBLE (NaN and ±inf kept), or NULL."""
+        text = f"trim({value})"
+        if self.strip_symbols:
+            text = f"regexp_replace({text}, '[£$€¥[:space:]]', '', 'g')"
+        if self.decimal_comma:
+            text = f"replace(replace({text}, '.', ''), ',', '.')"
+        else:
+            text = f"replace({text}, ',', '')"
+        return f"TRY_CAST({text} AS DOUBLE)"
+
+
+def detect_number_reading(values: list[str], delimiter: str | None) -> NumberReading:
+    """Return how the sample `values` of one column write numbers."""
+    values = [v.strip() for v in values if v is not None and v.strip()]
+    strip = any(_SYMBOLS.search(v) for v in values)
+    cleaned = [_SYMBOLS.sub("", v) for v in values] if strip else values
+    if all(_PLAIN.match(v) for v in cleaned):
+        return NumberReading(False, strip)
+    comma_values = [v for v in cleaned if _COMMA_DECIMAL.match(v)]
+    decimal_comma = bool(comma_values) and (
+        delimiter == ";" or any(_NOT_THOUSANDS.search(v) for v in comma_values)
+    )
+    return NumberReading(decimal_comma, strip)

@@ -1,0 +1,146 @@
+"""Open the transaction log (one or more sources) as one relation of order lines, ready to clean."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from segmint.errors import InputError
+from segmint.io.columns import find_columns
+from segmint.io.formats import (
+    DateReading,
+    NumberReading,
+    detect_date_reading,
+    detect_number_reading,
+)
+from segmint.io.sources import Source, open_source, quote
+from segmint.settings import Settings
+
+NUMERIC_ROLES = ("quantity", "unit_price", "amount")
+_SAMPLE_ROWS = 20_000
+
+
+@dataclass
+class Lines:
+    """The order lines of every input as one relation, with how to read each role."""
+
+    relation: str
+    sources: list[Source]
+    columns: dict[str, str]
+    date_reading: DateReading
+    numbers: dict[str, NumberReading] = field(default_factory=dict)
+    category_column: str | None = None
+    """The column of `relation` giving the category (the products file's, when joined)."""
+
+    def has(self, role: str) -> bool:
+        if role == "category":
+            return self.category_column is not None
+        return role in self.columns
+
+    @property
+    def name(self) -> str:
+        return ", ".join(s.name for s in self.sources)
+
+
+def open_lines(
+    con: duckdb.DuckDBPyConnection, inputs: Sequence[Any], settings: Settings, workdir: Path
+) -> Lines:
+    """Return every input as one relation `lines` with its roles found and its formats detected."""
+    if not inputs:
+        raise InputError("no input given: name one or more transaction files")
+    sources = [open_source(con, item, workdir) for item in inputs]
+    union = "\nUNION ALL BY NAME\n".join(f"SELECT * FROM {s.view}" for s in sources)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW raw_lines AS {union}")
+    all_columns = list(dict.fromkeys(c for s in sources for c in s.columns))
+    name = ", ".join(s.name for s in sources)
+    columns = find_columns(all_columns, name, settings.columns)
+    if "amount" not in columns and "unit_price" not in columns:
+        raise InputError(
+            f"{name}: no column for the amount, and no unit price to compute it from "
+            f"(columns seen: {', '.join(repr(c) for c in all_columns)}); "
+            "name one with --column amount=NAME or --column unit_price=NAME"
+        )
+    relation, category_column = "raw_lines", columns.get("category")
+    if settings.products_file:
+        relation, category_column = _join_products(con, settings, workdir, columns, name)
+    _require_rows(con, sources)
+    delimiter = next((s.delimiter for s in sources if s.delimiter), None)
+    date_reading = detect_date_reading(
+        con,
+        relation,
+        quote(columns["date"]),
+        name,
+        settings.date_format,
+        allow_excel=any(s.kind == "xlsx" for s in sources),
+    )
+    numbers = {
+        role: detect_number_reading(_sample(con, relation, columns[role]), delimiter)
+        for role in NUMERIC_ROLES
+        if role in columns
+    }
+    return Lines(relation, sources, columns, date_reading, numbers, category_column)
+
+
+def _require_rows(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:
+    for source in sources:
+        try:
+            has_row = con.execute(f"SELECT 1 FROM {source.view} LIMIT 1").fetchone()
+        except duckdb.Error as exc:
+            raise InputError(
+                f"{source.name}: cannot be read ({str(exc).splitlines()[0]})"
+            ) from None
+        if not has_row:
+            raise InputError(f"{source.name}: has a header but no rows")
+
+
+def _sample(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> list[str]:
+    rows = con.execute(
+        f"SELECT {quote(column)} FROM {relation} WHERE {quote(column)} IS NOT NULL LIMIT {_SAMPLE_ROWS}"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _join_products(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    workdir: Path,
+    columns: dict[str, str],
+    name: str,
+) -> tuple[str, str]:
+    """Create `lines_with_products` (category from the products file); return it and its category column."""
+    products = open_source(con, settings.products_file, workdir)
+    if "product_id" not in columns:
+        raise InputError(
+            f"{name}: --products needs a product id column in the transactions "
+            "(e.g. ProductID, StockCode, SKU); name it with --column product_id=NAME"
+        )
+    found = find_columns(
+        products.columns,
+        products.name,
+        roles=("product_id", "category"),
+        required=("product_id", "category"),
+    )
+    product_key = f"trim(p.{quote(found['product_id'])})"
+    # One category per product: the first in text order, so a repeated id never multiplies lines.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP VIEW product_categories AS
+        SELECT {product_key} AS product_key, min(nullif(trim(p.{quote(found["category"])}), '')) AS product_category
+        FROM {products.view} AS p
+        GROUP BY 1
+        """
+    )
+    line_category = f"l.{quote(columns['category'])}" if "category" in columns else "NULL"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP VIEW lines_with_products AS
+        SELECT l.*, coalesce(nullif(trim({line_category}), ''), pc.product_category) AS segmint_category
+        FROM raw_lines AS l
+        LEFT JOIN product_categories AS pc ON pc.product_key = trim(l.{quote(columns["product_id"])})
+        """
+    )
+    return "lines_with_products", "segmint_category"

@@ -1,0 +1,109 @@
+"""Write a run's outputs into a temporary folder, then move them into place (CONTRACT §5)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from segmint.errors import OutputError
+
+if TYPE_CHECKING:
+    from segmint.pipeline import SegmentationResult
+
+TEXT_COLUMNS = ("customer_id", "segment_name", "rfm_segment")
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """Raise OutputError when out_dir cannot become an output folder."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"--out {out_dir}: is a file, not a folder")
+    for folder in (_existing_ancestor(out_dir), out_dir):
+        if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+            raise OutputError(f"--out {out_dir}: cannot write into {folder}")
+
+
+def write_outputs(result: SegmentationResult, out_dir: Path) -> Path:
+    """Write every output of result into out_dir; a failure leaves out_dir as it was."""
+    from segmint.report.markdown import render_markdown
+
+    check_output_dir(out_dir)
+    staging = Path(tempfile.mkdtemp(prefix=".segmint-", dir=_existing_ancestor(out_dir)))
+    try:
+        write_parquet(result.customers, staging / "segments.parquet")
+        write_csv(result.customers, staging / "segments.csv")
+        write_json(result.summary, staging / "summary.json")
+        write_json(result.model_json, staging / "model.json")
+        (staging / "report.md").write_text(render_markdown(result.summary), encoding="utf-8")
+        _move_into_place(staging, out_dir)
+    except OSError as exc:
+        raise OutputError(f"--out {out_dir}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
+
+
+def _existing_ancestor(path: Path) -> Path:
+    """Return the nearest existing folder above path (where the staging folder goes)."""
+    return next(p for p in path.absolute().parents if p.is_dir())
+
+
+def _move_into_place(staging: Path, out_dir: Path) -> None:
+    if not out_dir.exists():
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, out_dir)
+        return
+    for item in sorted(staging.iterdir()):
+        target = out_dir / item.name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        os.replace(item, target)
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write the per-customer table; text columns stay text exactly as written."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, path)
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Return text that a spreadsheet will not run as a formula (a leading ')."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write the per-customer table as CSV, with formula-like text cells neutralised."""
+    safe = frame.copy()
+    for column in TEXT_COLUMNS:
+        if column in safe:
+            safe[column] = safe[column].map(spreadsheet_safe)
+    safe.to_csv(path, index=False, lineterminator="\n")
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        return _json_ready(value.item())
+    return value
+
+
+def write_json(data: dict, path: Path) -> None:
+    """Write data as indented JSON (NaN and infinity as null)."""
+    text = json.dumps(_json_ready(data), indent=2, ensure_ascii=False, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")

@@ -1,0 +1,202 @@
+"""Open every supported input as a DuckDB view whose columns are all text.
+
+Reading everything as text keeps identifiers exactly as written (``00042`` stays
+``00042``) and lets one set of parsing rules (dates, numbers) apply to every format.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from segmint.errors import InputError
+from segmint.io import text
+
+_counter = itertools.count()
+
+DUCKDB_PREFIX = "duckdb:"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One opened input: its name for messages, the view holding it, and its columns."""
+
+    name: str
+    view: str
+    columns: tuple[str, ...]
+    kind: str  # csv, parquet, xlsx, duckdb, frame
+    delimiter: str | None = None
+
+
+def quote(identifier: str) -> str:
+    """Return identifier quoted for DuckDB SQL."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """Return value as a DuckDB string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def open_source(con: duckdb.DuckDBPyConnection, source: Any, workdir: Path) -> Source:
+    """Return the source (path, ``duckdb:PATH::TABLE``, DataFrame or Arrow table) as a text view."""
+    view = f"src_{next(_counter)}"
+    if isinstance(source, (str, os.PathLike)):
+        spec = os.fspath(source)
+        if spec.startswith(DUCKDB_PREFIX):
+            return _open_duckdb_table(con, spec, view)
+        return _open_file(con, Path(spec), view, workdir)
+    return _open_frame(con, source, view)
+
+
+def _text_view(
+    con: duckdb.DuckDBPyConnection, view: str, select_from: str, name: str
+) -> tuple[str, ...]:
+    """Create view as every column of select_from cast to text; return the column names."""
+    try:
+        columns = con.sql(f"SELECT * FROM {select_from} LIMIT 0").columns
+    except duckdb.Error as exc:
+        raise InputError(f"{name}: cannot be read ({_first_line(exc)})") from None
+    if not columns:
+        raise InputError(f"{name}: has no columns")
+    casts = ", ".join(f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in columns)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {casts} FROM {select_from}")
+    return tuple(columns)
+
+
+def _open_file(con: duckdb.DuckDBPyConnection, path: Path, view: str, workdir: Path) -> Source:
+    name = str(path)
+    if not path.exists():
+        raise InputError(f"{name}: no such file")
+    if path.is_dir():
+        raise InputError(f"{name}: is a directory, not a file")
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(8)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot be read ({exc.strerror})") from None
+    if not magic:
+        raise InputError(f"{name}: the file is empty")
+    if magic.startswith(b"PAR1"):
+        columns = _text_view(con, view, f"read_parquet({literal(name)})", name)
+        return Source(name, view, columns, "parquet")
+    if magic.startswith(b"PK\x03\x04"):
+        return _open_excel(con, path, view)
+    return _open_delimited(con, path, view, workdir, compressed=magic.startswith(b"\x1f\x8b"))
+
+
+def _open_delimited(
+    con: duckdb.DuckDBPyConnection, path: Path, view: str, workdir: Path, compressed: bool
+) -> Source:
+    name = str(path)
+    _reject_binary(path, compressed)
+    encoding = text.detect_encoding(path, compressed)
+    lines = text.first_lines(path, compressed, encoding)
+    if not lines:
+        raise InputError(f"{name}: the file is empty")
+    whitespace = text.is_whitespace_aligned(lines)
+    readable = path
+    if whitespace or encoding in ("cp1252", "utf-16"):
+        readable = text.rewrite_as_utf8(
+            path, compressed, encoding, workdir / f"{view}.csv", whitespace
+        )
+    reader = f"read_csv({literal(str(readable))}, all_varchar = true"
+    reader += ", delim = '\\t'" if whitespace else ""
+    reader += ")"
+    columns = _text_view(con, view, reader, name)
+    delimiter = "\t" if whitespace else _sniffed_delimiter(con, readable)
+    return Source(name, view, columns, "csv", delimiter)
+
+
+def _sniffed_delimiter(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
+    try:
+        row = con.execute(f"SELECT Delimiter FROM sniff_csv({literal(str(path))})").fetchone()
+    except duckdb.Error:
+        return None
+    return row[0] if row else None
+
+
+def _reject_binary(path: Path, compressed: bool) -> None:
+    try:
+        with text.open_binary(path, compressed) as handle:
+            head = handle.read(4096)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from None
+    utf16 = head[:2] in (b"\xff\xfe", b"\xfe\xff")
+    if not utf16 and (b"\x00" in head or _control_share(head) > 0.1):
+        raise InputError(
+            f"{path}: is not a text table (binary content); "
+            "give a CSV, TSV, Parquet, Excel .xlsx file or duckdb:PATH::TABLE"
+        )
+
+
+def _control_share(data: bytes) -> float:
+    control = sum(1 for b in data if b < 32 and b not in (9, 10, 13))
+    return control / max(len(data), 1)
+
+
+def _open_excel(con: duckdb.DuckDBPyConnection, path: Path, view: str) -> Source:
+    import pandas as pd
+    import pyarrow as pa
+
+    name = str(path)
+    try:
+        frame = pd.read_excel(
+            path, engine="openpyxl", dtype=str, keep_default_na=False, na_values=[]
+        )
+    except Exception as exc:  # openpyxl raises many types for a damaged workbook
+        raise InputError(
+            f"{name}: cannot be read as an Excel workbook ({_first_line(exc)})"
+        ) from None
+    frame.columns = [str(c) for c in frame.columns]
+    table = pa.Table.from_pandas(frame.astype(str), preserve_index=False)
+    con.register(f"{view}_arrow", table)
+    columns = _text_view(con, view, f"{view}_arrow", name)
+    return Source(name, view, columns, "xlsx")
+
+
+def _open_duckdb_table(con: duckdb.DuckDBPyConnection, spec: str, view: str) -> Source:
+    location, sep, table = spec[len(DUCKDB_PREFIX) :].rpartition("::")
+    if not sep or not location or not table:
+        raise InputError(f"{spec}: write a DuckDB table as duckdb:PATH::TABLE")
+    if not Path(location).is_file():
+        raise InputError(f"{spec}: no such DuckDB database file {location!r}")
+    alias = f"{view}_db"
+    try:
+        con.execute(f"ATTACH {literal(location)} AS {alias} (READ_ONLY)")
+    except duckdb.Error as exc:
+        raise InputError(f"{spec}: cannot open the DuckDB database ({_first_line(exc)})") from None
+    columns = _text_view(con, view, f"{alias}.{quote(table)}", spec)
+    return Source(spec, view, columns, "duckdb")
+
+
+def _open_frame(con: duckdb.DuckDBPyConnection, frame: Any, view: str) -> Source:
+    import pyarrow as pa
+
+    if isinstance(frame, pa.Table):
+        table = frame
+    elif hasattr(frame, "to_arrow"):  # polars
+        table = frame.to_arrow()
+    else:
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+        except (TypeError, ValueError, AttributeError):
+            raise InputError(
+                f"cannot read a {type(frame).__name__}: give a path, a pandas or polars "
+                "DataFrame, or an Arrow table"
+            ) from None
+    table = table.rename_columns([str(c) for c in table.column_names])
+    con.register(f"{view}_arrow", table)
+    name = f"<{type(frame).__name__}>"
+    columns = _text_view(con, view, f"{view}_arrow", name)
+    return Source(name, view, columns, "frame")
+
+
+def _first_line(exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()
+    return message[0] if message else type(exc).__name__

@@ -1,0 +1,99 @@
+"""Make a delimited text file readable by DuckDB: UTF-8, one-character delimiter.
+
+DuckDB reads UTF-8 CSV with any of the common delimiters by itself. Two real-world
+shapes it cannot read are rewritten into a temporary UTF-8 file first: legacy
+encodings (cp1252 / latin-1, UTF-16) and whitespace-aligned columns (runs of spaces).
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import re
+from pathlib import Path
+
+from segmint.errors import InputError
+
+_CHUNK = 1 << 22
+_DELIMITERS = (",", ";", "\t", "|")
+_WHITESPACE_RUN = re.compile(r"[ \t]+")
+
+
+def _latin1_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+    # cp1252 leaves five bytes undefined; read them as latin-1 rather than fail.
+    bad = error.object[error.start : error.end]
+    return bad.decode("latin-1"), error.end
+
+
+codecs.register_error("segmint-latin1", _latin1_fallback)
+
+
+def open_binary(path: Path, compressed: bool):
+    """Return a binary file object over the (decompressed) content."""
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
+
+
+def detect_encoding(path: Path, compressed: bool) -> str:
+    """Return 'utf-8', 'utf-8-sig', 'utf-16' or 'cp1252' for the whole file."""
+    with open_binary(path, compressed) as handle:
+        head = handle.read(4)
+        if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+            return "utf-16"
+        encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        data = head
+        try:
+            while data:
+                decoder.decode(data)
+                data = handle.read(_CHUNK)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{path}: cannot be read ({exc})") from None
+    return encoding
+
+
+def first_lines(path: Path, compressed: bool, encoding: str, n: int = 50) -> list[str]:
+    """Return up to n non-empty lines from the start of the file."""
+    lines: list[str] = []
+    errors = "segmint-latin1" if encoding == "cp1252" else "strict"
+    with open_binary(path, compressed) as raw:
+        text = codecs.getreader(encoding)(raw, errors=errors)
+        for line in text:
+            line = line.rstrip("\r\n")
+            if line.strip():
+                lines.append(line)
+            if len(lines) >= n:
+                break
+    return lines
+
+
+def is_whitespace_aligned(lines: list[str]) -> bool:
+    """True when no usual delimiter appears and every line splits into the same ≥2 fields."""
+    if not lines or any(d in line for line in lines for d in _DELIMITERS if d != "\t"):
+        return False
+    widths = {len(_WHITESPACE_RUN.split(line.strip())) for line in lines}
+    return (
+        len(widths) == 1
+        and widths.pop() >= 2
+        and any("  " in line or "\t" in line for line in lines)
+    )
+
+
+def rewrite_as_utf8(
+    path: Path, compressed: bool, encoding: str, target: Path, whitespace: bool
+) -> Path:
+    """Write the file as UTF-8 (tab-separated when it was whitespace-aligned) and return target."""
+    errors = "segmint-latin1" if encoding == "cp1252" else "strict"
+    with (
+        open_binary(path, compressed) as raw,
+        open(target, "w", encoding="utf-8", newline="\n") as out,
+    ):
+        text = codecs.getreader(encoding)(raw, errors=errors)
+        for line in text:
+            line = line.rstrip("\r\n")
+            if whitespace:
+                line = "\t".join(_WHITESPACE_RUN.split(line.strip())) if line.strip() else ""
+            out.write(line.lstrip("\ufeff") + "\n")
+    return target

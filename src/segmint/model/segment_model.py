@@ -1,0 +1,190 @@
+"""SegmentModel: scaling + K-means with k chosen by a quality metric; JSON in and out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segmint.errors import InputError, UsageError
+from segmint.model.feature_sets import apply_transform, transform_of
+from segmint.model.selection import (
+    KScore,
+    candidate_ks,
+    choose_k,
+    count_distinct,
+    fit_kmeans,
+    nearest_centre,
+    score_labels,
+)
+
+MODEL_FORMAT = "segmint-model"
+MODEL_VERSION = 1
+
+
+class SegmentModel:
+    """K-means segmentation of per-customer features, in the shape of a scikit-learn estimator.
+
+    The constructor only stores parameters; ``fit`` learns the attributes ending in ``_``;
+    ``predict`` assigns each customer to its nearest centre and never refits.
+    """
+
+    def __init__(
+        self,
+        features: list[str],
+        transform: str = "auto",
+        k: int | None = None,
+        k_min: int = 3,
+        k_max: int = 10,
+        select: str = "davies_bouldin",
+        min_segment_share: float = 0.02,
+        silhouette_sample_size: int = 5000,
+        n_init: int = 10,
+        seed: int = 0,
+    ) -> None:
+        self.features = features
+        self.transform = transform
+        self.k = k
+        self.k_min = k_min
+        self.k_max = k_max
+        self.select = select
+        self.min_segment_share = min_segment_share
+        self.silhouette_sample_size = silhouette_sample_size
+        self.n_init = n_init
+        self.seed = seed
+
+    # Learning -------------------------------------------------------------------------
+
+    def fit(self, customers: pd.DataFrame) -> SegmentModel:
+        """Learn scaling, choose k, fit the centres; segment ids ordered by revenue, largest first."""
+        self.transforms_ = [transform_of(f, self.transform) for f in self.features]
+        raw = self._transformed(customers)
+        self.mean_ = raw.mean(axis=0)
+        scale = raw.std(axis=0)  # population standard deviation
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        X = (raw - self.mean_) / self.scale_
+        ks = candidate_ks(self.k, self.k_min, self.k_max, count_distinct(X))
+        fits: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        scores: list[KScore] = []
+        for k in ks:
+            centers = fit_kmeans(X, k, self.n_init, self.seed)
+            labels = nearest_centre(X, centers)
+            centers, labels = _order_by_revenue(centers, labels, customers["monetary"].to_numpy())
+            fits[k] = (centers, labels)
+            scores.append(
+                score_labels(
+                    X,
+                    labels,
+                    centers,
+                    self.min_segment_share,
+                    self.silhouette_sample_size,
+                    self.seed,
+                )
+            )
+        metric = "davies_bouldin" if self.k is not None else self.select
+        self.k_, self.warnings_ = choose_k(scores, metric)
+        self.scores_ = scores
+        self.centers_, self.labels_ = fits[self.k_]
+        self.names_ = [f"Segment {i}" for i in range(self.k_)]
+        return self
+
+    # Using ----------------------------------------------------------------------------
+
+    def scaled(self, customers: pd.DataFrame) -> np.ndarray:
+        """Return the customers' features in the model's scaled space."""
+        self._check_fitted()
+        return (self._transformed(customers) - self.mean_) / self.scale_
+
+    def predict(self, customers: pd.DataFrame) -> np.ndarray:
+        """Return each customer's segment id: its nearest centre in the scaled space."""
+        return nearest_centre(self.scaled(customers), self.centers_)
+
+    def _transformed(self, customers: pd.DataFrame) -> np.ndarray:
+        missing = [f for f in self.features if f not in customers.columns]
+        if missing:
+            raise InputError(
+                f"the data cannot provide the model's feature(s): {', '.join(missing)}"
+            )
+        columns = [
+            apply_transform(customers[f].to_numpy(dtype=np.float64), t)
+            for f, t in zip(self.features, self.transforms_, strict=True)
+        ]
+        return np.column_stack(columns)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "centers_"):
+            raise UsageError("this SegmentModel is not fitted yet: call fit() first")
+
+    # JSON -------------------------------------------------------------------------------
+
+    def to_json(self, **metadata: Any) -> dict:
+        """Return the model as a JSON-ready dict (CONTRACT §5), with metadata such as as_of and columns."""
+        self._check_fitted()
+        return {
+            "format": MODEL_FORMAT,
+            "version": MODEL_VERSION,
+            "as_of": metadata.get("as_of"),
+            "feature_set": metadata.get("feature_set"),
+            "features": [
+                {"name": f, "transform": t, "mean": float(m), "scale": float(s)}
+                for f, t, m, s in zip(
+                    self.features, self.transforms_, self.mean_, self.scale_, strict=True
+                )
+            ],
+            "centers": [[float(v) for v in row] for row in self.centers_],
+            "segments": [{"id": i, "name": n} for i, n in enumerate(self.names_)],
+            "columns": metadata.get("columns", {}),
+            "seed": self.seed,
+            "k": self.k_,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> SegmentModel:
+        """Return a fitted model from the dict written by ``to_json``."""
+        if data.get("format") != MODEL_FORMAT:
+            raise InputError("not a Segmint model: 'format' is not 'segmint-model'")
+        if data.get("version", 0) > MODEL_VERSION:
+            raise InputError(
+                f"model format version {data.get('version')} is newer than this Segmint reads "
+                f"({MODEL_VERSION}); upgrade Segmint"
+            )
+        try:
+            features = data["features"]
+            model = cls([f["name"] for f in features], seed=data.get("seed", 0))
+            model.transforms_ = [f["transform"] for f in features]
+            model.mean_ = np.array([f["mean"] for f in features], dtype=np.float64)
+            model.scale_ = np.array([f["scale"] for f in features], dtype=np.float64)
+            model.centers_ = np.array(data["centers"], dtype=np.float64)
+            model.names_ = [s["name"] for s in sorted(data["segments"], key=lambda s: s["id"])]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"model file is incomplete or damaged ({exc!r})") from None
+        model.k_ = len(model.centers_)
+        model.metadata_ = {k: data.get(k) for k in ("as_of", "feature_set", "columns")}
+        return model
+
+
+def load_model(path: str | Path) -> SegmentModel:
+    """Return the SegmentModel stored in a model.json file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError(f"{path}: is not a JSON model file") from None
+    return SegmentModel.from_json(data)
+
+
+def _order_by_revenue(
+    centers: np.ndarray, labels: np.ndarray, monetary: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return centres and labels renumbered so that segment 0 brings the most revenue."""
+    k = len(centers)
+    revenue = np.bincount(labels, weights=monetary, minlength=k)
+    order = sorted(range(k), key=lambda i: (-revenue[i], i))
+    new_id = np.empty(k, dtype=np.int64)
+    new_id[order] = np.arange(k)
+    return centers[order], new_id[labels]

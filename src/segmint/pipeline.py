@@ -1,0 +1,218 @@
+"""One run: read → clean → features → model → profile. Returns a result that can write itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from segmint import __version__
+from segmint.features.build import customer_features
+from segmint.features.clean import clean
+from segmint.io.inputs import Lines, open_lines
+from segmint.model.feature_sets import clustering_features
+from segmint.model.segment_model import SegmentModel
+from segmint.profile import summary as figures
+from segmint.profile.attributes import describe_attributes, load_customers
+from segmint.profile.naming import name_segments
+from segmint.profile.strategy import describe, strategies
+from segmint.profile.traits import levels, segment_traits
+from segmint.settings import Settings
+
+Progress = Callable[[str], None]
+
+STAGES = {
+    "read": "Reading and detecting columns",
+    "clean": "Cleaning order lines",
+    "features": "Computing customer features",
+    "model": "Choosing k and fitting K-means",
+    "profile": "Naming and describing segments",
+}
+
+
+@dataclass
+class SegmentationResult:
+    """The outcome of a run: the per-customer table, summary.json, and the fitted model."""
+
+    customers: pd.DataFrame
+    summary: dict
+    model: SegmentModel
+    model_json: dict
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write every output file into out_dir, atomically; return out_dir."""
+        from segmint.io.outputs import write_outputs
+
+        return write_outputs(self, Path(out_dir))
+
+
+def segment(
+    source: Any | Sequence[Any], progress: Progress | None = None, **settings: Any
+) -> SegmentationResult:
+    """Return the segmentation of a transaction log: a path, a list of paths, or a DataFrame/Arrow table."""
+    config = Settings.create(**settings)
+    inputs = list(source) if isinstance(source, (list, tuple)) else [source]
+    timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(name: str) -> Iterator[None]:
+        if progress:
+            progress(STAGES[name])
+        start = time.perf_counter()
+        yield
+        timings[name] = round(time.perf_counter() - start, 4)
+
+    with tempfile.TemporaryDirectory(prefix="segmint-") as workdir, duckdb.connect() as con:
+        with stage("read"):
+            lines = open_lines(con, inputs, config, Path(workdir))
+        with stage("clean"):
+            cleaned = clean(con, lines, config)
+        with stage("features"):
+            customers = customer_features(
+                con, cleaned.as_of, lines.has("quantity"), lines.has("category")
+            )
+        with stage("model"):
+            model = _fit(customers, config)
+        with stage("profile"):
+            segments = _profile(con, customers, model, config, Path(workdir))
+    table = _customer_table(customers, model)
+    summary = {
+        "segmint_version": __version__,
+        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "seed": config.seed,
+        "input": _input_summary(lines, cleaned, customers),
+        "totals": figures.totals(customers),
+        "feature_set": config.feature_set,
+        "features": model.features,
+        "selection": _selection_summary(model, config),
+        "segments": segments,
+        "rfm_segments": figures.rfm_segments(customers),
+        "warnings": model.warnings_,
+        "timings": timings,
+    }
+    model_json = model.to_json(
+        as_of=cleaned.as_of.isoformat(), feature_set=config.feature_set, columns=lines.columns
+    )
+    return SegmentationResult(table, summary, model, model_json)
+
+
+def _fit(customers: pd.DataFrame, config: Settings) -> SegmentModel:
+    features = clustering_features(config.feature_set, customers.columns)
+    model = SegmentModel(
+        features,
+        transform=config.transform,
+        k=config.k,
+        k_min=config.k_min,
+        k_max=config.k_max,
+        select=config.select,
+        min_segment_share=config.min_segment_share,
+        silhouette_sample_size=config.silhouette_sample_size,
+        n_init=config.n_init,
+        seed=config.seed,
+    )
+    return model.fit(customers)
+
+
+def _profile(
+    con: duckdb.DuckDBPyConnection,
+    customers: pd.DataFrame,
+    model: SegmentModel,
+    config: Settings,
+    workdir: Path,
+) -> list[dict]:
+    """Name the model's segments and return their summary entries."""
+    k, labels = model.k_, model.labels_
+    traits = segment_traits(customers, labels, k)
+    model.names_ = name_segments(traits)
+    categories = _top_categories(con, customers, labels)
+    attributes = None
+    if config.customers_file:
+        attributes = describe_attributes(
+            customers, labels, load_customers(con, config.customers_file, workdir), k
+        )
+    segments = []
+    for i in range(k):
+        entry = {"id": i, "name": model.names_[i]}
+        numbers = figures.segment_figures(customers, labels, i)
+        entry["description"] = describe(
+            entry["name"], numbers["customers"], numbers["share"], traits[i]
+        )
+        top = categories.get(i, [])
+        entry["strategy"] = strategies(traits[i], top[0] if top else None)
+        entry.update(numbers)
+        entry["top_categories"] = top
+        entry["traits"] = levels(traits[i])
+        if attributes is not None:
+            entry["attributes"] = attributes[i]
+        segments.append(entry)
+    return segments
+
+
+def _top_categories(
+    con: duckdb.DuckDBPyConnection, customers: pd.DataFrame, labels: np.ndarray
+) -> dict[int, list[str]]:
+    """Return segment id → its three largest categories by gross spend."""
+    membership = pd.DataFrame({"customer_id": customers["customer_id"], "segment_id": labels})
+    con.register("segment_membership", membership)
+    rows = con.execute(
+        """
+        SELECT segment_id, category FROM (
+            SELECT m.segment_id, l.category,
+                   row_number() OVER (PARTITION BY m.segment_id
+                                      ORDER BY sum(l.line_amount) DESC, l.category) AS rank
+            FROM clean_lines AS l JOIN segment_membership AS m USING (customer_id)
+            WHERE NOT l.is_return AND l.category IS NOT NULL
+            GROUP BY m.segment_id, l.category
+        ) WHERE rank <= 3 ORDER BY segment_id, rank
+        """
+    ).fetchall()
+    result: dict[int, list[str]] = {}
+    for segment_id, category in rows:
+        result.setdefault(int(segment_id), []).append(category)
+    return result
+
+
+def _customer_table(customers: pd.DataFrame, model: SegmentModel) -> pd.DataFrame:
+    table = customers.copy()
+    table.insert(1, "segment_id", model.labels_.astype("int64"))
+    table.insert(2, "segment_name", [model.names_[i] for i in model.labels_])
+    return table
+
+
+def _input_summary(lines: Lines, cleaned: Any, customers: pd.DataFrame) -> dict:
+    return {
+        "files": [s.name for s in lines.sources],
+        "rows_read": cleaned.rows_read,
+        "rows_used": cleaned.rows_used,
+        "rows_dropped": cleaned.rows_dropped,
+        "customers": len(customers),
+        "orders": int(customers["frequency"].sum()),
+        "period": {
+            "start": cleaned.period_start.isoformat(),
+            "end": cleaned.period_end.isoformat(),
+        },
+        "as_of": cleaned.as_of.isoformat(),
+        "columns": lines.columns,
+        "date_format": lines.date_reading.describe(),
+    }
+
+
+def _selection_summary(model: SegmentModel, config: Settings) -> dict:
+    return {
+        "metric": config.select,
+        "k_fixed": config.k is not None,
+        "k_range": [model.scores_[0].k, model.scores_[-1].k],
+        "chosen_k": model.k_,
+        "silhouette_sample_size": config.silhouette_sample_size,
+        "min_segment_share": config.min_segment_share,
+        "scores": [s.as_dict() for s in model.scores_],
+    }

@@ -1,0 +1,1 @@
+"""Segment naming, descriptions and strategies: rules as data tables."""

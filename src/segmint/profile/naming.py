@@ -1,0 +1,101 @@
+"""Segment names from measured profiles (CONTRACT §5): a rule table, then unique qualifiers."""
+
+from __future__ import annotations
+
+from segmint.profile.traits import Trait, levels
+
+ANY = "*"
+
+# (recency_days, frequency, monetary, tenure_days) levels → name; first matching row wins.
+# High recency_days means a long time since the last order: lapsing. Every word in a name
+# is backed by its row: "High-Value" needs monetary high, "At Risk"/"Lost"/"Can't Lose"
+# need recency_days high, "New" needs tenure_days low and recent activity.
+NAME_RULES: tuple[tuple[str, str, str, str, str], ...] = (
+    # recency  frequency  monetary  tenure   name
+    ("low", "high", "high", ANY, "Champions"),
+    ("low", "high", ANY, ANY, "Loyal Regulars"),
+    ("low", ANY, "high", ANY, "Recent Big Spenders"),
+    ("low", "low", ANY, "low", "New Customers"),
+    ("low", ANY, ANY, ANY, "Promising"),
+    ("mid", "high", "high", ANY, "Loyal High-Value"),
+    ("mid", "high", ANY, ANY, "Loyal Customers"),
+    ("mid", ANY, "high", ANY, "Big Spenders"),
+    ("mid", "low", "low", ANY, "Occasional Low-Spend"),
+    ("mid", ANY, ANY, ANY, "Need Attention"),
+    ("high", "high", "high", ANY, "Can't Lose Them"),
+    ("high", ANY, "high", ANY, "At Risk High-Value"),
+    ("high", "high", ANY, ANY, "At Risk Loyal"),
+    ("high", "low", "low", ANY, "Lost"),
+    ("high", ANY, ANY, ANY, "Hibernating"),
+)
+
+# Feature → (word for the higher mean, word for the lower mean), to tell apart segments
+# that the table gives the same name. Ranked by the segments' means, so the words are true.
+QUALIFIERS: dict[str, tuple[str, str]] = {
+    "monetary": ("Higher Spend", "Lower Spend"),
+    "frequency": ("More Frequent", "Less Frequent"),
+    "recency_days": ("Less Recent", "More Recent"),
+    "aov": ("Bigger Orders", "Smaller Orders"),
+    "tenure_days": ("Longer-Standing", "Newer"),
+    "return_rate": ("More Returns", "Fewer Returns"),
+}
+
+
+def base_name(traits: dict[str, Trait]) -> str:
+    """Return the rule table's name for one segment's traits."""
+    level = levels(traits)
+    key = (
+        level.get("recency_days", "mid"),
+        level.get("frequency", "mid"),
+        level.get("monetary", "mid"),
+        level.get("tenure_days", "mid"),
+    )
+    for *pattern, name in NAME_RULES:
+        if all(p in (ANY, v) for p, v in zip(pattern, key, strict=True)):
+            return name
+    raise AssertionError("NAME_RULES has a catch-all row for every recency level")
+
+
+def name_segments(traits: list[dict[str, Trait]]) -> list[str]:
+    """Return one unique name per segment: the table's name, qualified where names clash."""
+    names = [base_name(t) for t in traits]
+    for name in set(names):
+        members = [i for i, n in enumerate(names) if n == name]
+        if len(members) > 1:
+            for i, qualified in _qualify(name, members, traits).items():
+                names[i] = qualified
+    return _make_unique(names)
+
+
+def _qualify(name: str, members: list[int], traits: list[dict[str, Trait]]) -> dict[int, str]:
+    """Return member → name with the qualifier of the feature on which they differ most."""
+    features = [f for f in QUALIFIERS if all(f in traits[i] for i in members)]
+    feature = max(features, key=lambda f: _spread([traits[i][f].z for i in members]))
+    high, low = QUALIFIERS[feature]
+    ranked = sorted(members, key=lambda i: (-traits[i][feature].mean, i))
+    if len(ranked) == 2:
+        words = [high, low]
+    else:
+        short = high.split()[-1]
+        words = (
+            [high]
+            + [
+                f"Mid {short} {n}" if len(ranked) > 3 else f"Mid {short}"
+                for n in range(1, len(ranked) - 1)
+            ]
+            + [low]
+        )
+    return {i: f"{name} ({word})" for i, word in zip(ranked, words, strict=True)}
+
+
+def _spread(values: list[float]) -> float:
+    return max(values) - min(values)
+
+
+def _make_unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name} {seen[name]}")
+    return unique

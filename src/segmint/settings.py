@@ -1,0 +1,117 @@
+"""Every knob of a run, with its default and its validation, in one frozen dataclass."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from segmint.errors import UsageError
+
+FEATURE_SETS = ("rfm", "value", "full")
+SELECTION_METRICS = ("davies_bouldin", "silhouette", "calinski_harabasz")
+TRANSFORMS = ("auto", "none")
+ROLES = (
+    "customer_id",
+    "date",
+    "order_id",
+    "quantity",
+    "unit_price",
+    "amount",
+    "category",
+    "product_id",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings of one run (CONTRACT §6). Build with ``Settings.create(**kwargs)``."""
+
+    columns: Mapping[str, str] = field(default_factory=dict)
+    """Role → column name overrides (``--column role=NAME``)."""
+    customers_file: str | None = None
+    """Optional customer attributes, joined on customer_id."""
+    products_file: str | None = None
+    """Optional product table, joined on product_id; gives category."""
+    as_of: dt.date | None = None
+    """Reference date; lines after it are dropped. Default: latest kept line."""
+    date_format: str | None = None
+    """strftime codes for the date column; default: detected."""
+    keep_duplicates: bool = False
+    feature_set: str = "rfm"
+    transform: str = "auto"
+    k: int | None = None
+    k_min: int = 3
+    k_max: int = 10
+    select: str = "davies_bouldin"
+    min_segment_share: float = 0.02
+    silhouette_sample_size: int = 5000
+    n_init: int = 10
+    seed: int = 0
+
+    @classmethod
+    def create(cls, **kwargs: object) -> Settings:
+        """Return validated settings; unknown names and bad values raise UsageError."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise UsageError(f"unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
+        if isinstance(kwargs.get("as_of"), str):
+            kwargs["as_of"] = parse_as_of(kwargs["as_of"])  # type: ignore[arg-type]
+        if kwargs.get("columns") is not None:
+            kwargs["columns"] = dict(kwargs["columns"])  # type: ignore[call-overload]
+        settings = cls(**kwargs)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Raise UsageError naming the first invalid setting."""
+        for role in self.columns:
+            if role not in ROLES:
+                raise UsageError(
+                    f"--column {role}=…: unknown role {role!r}; roles: {', '.join(ROLES)}"
+                )
+        _choice("--feature-set", self.feature_set, FEATURE_SETS)
+        _choice("--select", self.select, SELECTION_METRICS)
+        _choice("--transform", self.transform, TRANSFORMS)
+        if self.k is not None and self.k < 2:
+            raise UsageError(f"--k {self.k}: a segmentation needs at least 2 segments")
+        if self.k is None:
+            if self.k_min < 2:
+                raise UsageError(f"--k-min {self.k_min}: must be at least 2")
+            if self.k_max < self.k_min:
+                raise UsageError(f"--k-max {self.k_max} is below --k-min {self.k_min}")
+        if not 0 <= self.min_segment_share < 1:
+            raise UsageError(f"--min-segment-share {self.min_segment_share}: must be in [0, 1)")
+        if self.silhouette_sample_size < 10:
+            raise UsageError("silhouette_sample_size must be at least 10")
+        if self.n_init < 1:
+            raise UsageError("n_init must be at least 1")
+        if self.seed < 0:
+            raise UsageError(f"--seed {self.seed}: must be a non-negative integer")
+
+
+def _choice(option: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise UsageError(f"{option} {value!r}: choose one of {', '.join(allowed)}")
+
+
+def parse_as_of(text: str) -> dt.date:
+    """Return the date of an ``--as-of`` value written as YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        raise UsageError(f"--as-of {text!r}: write the date as YYYY-MM-DD") from None
+
+
+def parse_column_overrides(pairs: list[str]) -> dict[str, str]:
+    """Return the role → column mapping of repeated ``--column role=NAME`` options."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        role, sep, name = pair.partition("=")
+        role = role.strip()
+        if not sep or not role or not name:
+            raise UsageError(f"--column {pair!r}: write it as role=NAME, e.g. customer_id=Client")
+        mapping[role] = name
+    return mapping
