@@ -59,33 +59,36 @@ def base_name(traits: dict[str, Trait]) -> str:
 def name_segments(traits: list[dict[str, Trait]]) -> list[str]:
     """Return one unique name per segment: the table's name, qualified where names clash."""
     names = [base_name(t) for t in traits]
-    for name in set(names):
-        members = [i for i, n in enumerate(names) if n == name]
-        if len(members) > 1:
-            for i, qualified in _qualify(name, members, traits).items():
-                names[i] = qualified
-    return _make_unique(names)
+    words: list[list[str]] = [[] for _ in traits]
+    for name in sorted(set(names)):
+        _qualify([i for i, n in enumerate(names) if n == name], traits, words, used=())
+    full = [f"{n} ({', '.join(w)})" if w else n for n, w in zip(names, words, strict=True)]
+    return _make_unique(full)
 
 
-def _qualify(name: str, members: list[int], traits: list[dict[str, Trait]]) -> dict[int, str]:
-    """Return member → name with the qualifier of the feature on which they differ most."""
-    features = [f for f in QUALIFIERS if all(f in traits[i] for i in members)]
+def _qualify(
+    members: list[int],
+    traits: list[dict[str, Trait]],
+    words: list[list[str]],
+    used: tuple[str, ...],
+) -> None:
+    """Split same-named members on the feature where they differ most, recursively.
+
+    Members are ordered by that feature's mean and split at the largest gap, so every
+    member called "Higher Spend" spends more on average than every sibling called "Lower Spend".
+    """
+    features = [f for f in QUALIFIERS if f not in used and all(f in traits[i] for i in members)]
+    if len(members) < 2 or not features:
+        return
     feature = max(features, key=lambda f: _spread([traits[i][f].z for i in members]))
-    high, low = QUALIFIERS[feature]
     ranked = sorted(members, key=lambda i: (-traits[i][feature].mean, i))
-    if len(ranked) == 2:
-        words = [high, low]
-    else:
-        short = high.split()[-1]
-        words = (
-            [high]
-            + [
-                f"Mid {short} {n}" if len(ranked) > 3 else f"Mid {short}"
-                for n in range(1, len(ranked) - 1)
-            ]
-            + [low]
-        )
-    return {i: f"{name} ({word})" for i, word in zip(ranked, words, strict=True)}
+    zs = [traits[i][feature].z for i in ranked]
+    cut = 1 + max(range(len(ranked) - 1), key=lambda j: (zs[j] - zs[j + 1], -j))
+    high, low = QUALIFIERS[feature]
+    for side, word in ((ranked[:cut], high), (ranked[cut:], low)):
+        for i in side:
+            words[i].append(word)
+        _qualify(side, traits, words, used + (feature,))
 
 
 def _spread(values: list[float]) -> float:
