@@ -15,6 +15,7 @@ import duckdb
 from segmint.errors import InputError
 
 PLAUSIBLE_FROM = "1900-01-01"
+_DETECTION_VALUES = 200_000
 PLAUSIBLE_TO = "2100-12-31"
 
 _TIMES = (" %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", "")
@@ -85,7 +86,14 @@ def detect_date_reading(
     """Return how to read `column` of `relation` as dates; raise InputError when no reading fits or two disagree."""
     if date_format:
         return DateReading((date_format,))
-    values = f"(SELECT trim({column}) AS v, count(*) AS n FROM {relation} WHERE trim({column}) <> '' GROUP BY 1)"
+    quoted = '"' + column.replace('"', '""') + '"'
+    # Detection reads at most _DETECTION_VALUES distinct values (most frequent first, then a
+    # deterministic pseudo-random order, never alphabetical: that would see only days 01-12), enough
+    # to see a day above 12 or a four-digit year, at a bounded cost on huge logs.
+    values = (
+        f"(SELECT trim({quoted}) AS v, count(*) AS n FROM {relation} "
+        f"WHERE trim({quoted}) <> '' GROUP BY 1 ORDER BY n DESC, hash(v), v LIMIT {_DETECTION_VALUES})"
+    )
     families = {k: v for k, v in DATE_FAMILIES.items() if allow_excel or k != "excel"}
     # One pass over the distinct values: how many rows each format reads.
     formats = [(fam, fmt) for fam, fmts in families.items() for fmt in fmts]
@@ -111,16 +119,16 @@ def detect_date_reading(
     per_family = dict(zip(families, row[len(formats) : len(formats) + len(families)], strict=True))
     n_disagree, example_value, total, first_value = row[len(formats) + len(families) :]
     if not total:
-        raise InputError(f"{source}: column {column} holds no dates (every value is blank)")
+        raise InputError(f"{source}: column {column!r} holds no dates (every value is blank)")
     best = max(per_family.values())
     if not best:
         raise InputError(
-            f"{source}: column {column}: no value reads as a date (e.g. {first_value!r}); "
+            f"{source}: column {column!r}: no value reads as a date (e.g. {first_value!r}); "
             "give the format with --date-format, e.g. --date-format '%d/%m/%Y %H:%M'"
         )
     if n_disagree and per_family["month_first"] == per_family["day_first"] == best:
         raise InputError(
-            f"{source}: column {column}: dates such as {example_value!r} read both as "
+            f"{source}: column {column!r}: dates such as {example_value!r} read both as "
             "month-first and as day-first; say which with --date-format '%m/%d/%Y' "
             "or --date-format '%d/%m/%Y' (add ' %H:%M' for times)"
         )

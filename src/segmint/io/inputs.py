@@ -72,7 +72,7 @@ def open_lines(
     date_reading = detect_date_reading(
         con,
         relation,
-        quote(columns["date"]),
+        columns["date"],
         name,
         settings.date_format,
         allow_excel=any(s.kind == "xlsx" for s in sources),

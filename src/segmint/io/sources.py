@@ -190,11 +190,35 @@ def _open_frame(con: duckdb.DuckDBPyConnection, frame: Any, view: str) -> Source
                 f"cannot read a {type(frame).__name__}: give a path, a pandas or polars "
                 "DataFrame, or an Arrow table"
             ) from None
-    table = table.rename_columns([str(c) for c in table.column_names])
+    table = _integral_floats_as_ints(table.rename_columns([str(c) for c in table.column_names]))
     con.register(f"{view}_arrow", table)
     name = f"<{type(frame).__name__}>"
     columns = _text_view(con, view, f"{view}_arrow", name)
     return Source(name, view, columns, "frame")
+
+
+def _integral_floats_as_ints(table: Any) -> Any:
+    """Return table with whole-number float columns as integers.
+
+    pandas turns an integer id column with a gap into floats (17850 → 17850.0); the user
+    wrote 17850, so that is the text Segmint keeps.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for i, column in enumerate(table.columns):
+        if not pa.types.is_floating(column.type):
+            continue
+        valid = pc.drop_null(column)
+        whole = (
+            len(valid) > 0
+            and pc.all(pc.is_finite(valid)).as_py()
+            and pc.all(pc.equal(pc.floor(valid), valid)).as_py()
+            and pc.max(pc.abs(valid)).as_py() < 2**53
+        )
+        if whole:
+            table = table.set_column(i, table.field(i).name, pc.cast(column, pa.int64()))
+    return table
 
 
 def _first_line(exc: BaseException) -> str:
