@@ -1,0 +1,101 @@
+"""K selection (CONTRACT §4): candidate range, eligibility, choice and its tie rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
+from segmint.errors import SegmintError
+from segmint.model.segment_model import SegmentModel
+from segmint.model.selection import (
+    KScore,
+    candidate_ks,
+    choose_k,
+    count_distinct,
+    nearest_centre,
+    score_labels,
+)
+
+
+def _score(k: int, db: float, sil: float, ch: float, eligible: bool = True) -> KScore:
+    return KScore(k, db, sil, ch, inertia=1.0, smallest_share=0.1, eligible=eligible)
+
+
+def test_candidate_range_is_clamped_to_distinct_points_minus_one() -> None:
+    assert candidate_ks(None, 3, 10, n_distinct=6) == [3, 4, 5]
+    assert candidate_ks(None, 2, 4, n_distinct=100) == [2, 3, 4]
+    assert candidate_ks(4, 3, 10, n_distinct=5) == [4]
+
+
+@pytest.mark.parametrize(("k", "k_min", "n"), [(None, 3, 3), (None, 3, 1), (5, 3, 5), (9, 3, 2)])
+def test_too_few_distinct_points_is_an_error_naming_the_count(k, k_min, n) -> None:
+    with pytest.raises(SegmintError, match=f"only {n} distinct"):
+        candidate_ks(k, k_min, 10, n_distinct=n)
+
+
+def test_davies_bouldin_is_minimised_among_eligible_ties_to_smaller_k() -> None:
+    scores = [
+        _score(3, 0.90, 0.3, 100),
+        _score(4, 0.80, 0.2, 90),
+        _score(5, 0.50, 0.9, 300, eligible=False),  # best, but a segment is too small
+        _score(6, 0.80, 0.1, 80),
+    ]
+    assert choose_k(scores, "davies_bouldin") == (4, [])
+    assert choose_k(scores, "silhouette") == (3, [])
+    assert choose_k(scores, "calinski_harabasz") == (3, [])
+
+
+def test_no_eligible_k_chooses_among_all_with_a_warning() -> None:
+    scores = [_score(3, 0.9, 0.3, 100, False), _score(4, 0.7, 0.2, 90, False)]
+    chosen, warnings = choose_k(scores, "davies_bouldin")
+    assert chosen == 4
+    assert len(warnings) == 1 and "minimum share" in warnings[0]
+
+
+def test_scores_match_scikit_learn_and_eligibility_uses_smallest_share() -> None:
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(0, 1, (40, 2)), rng.normal(6, 1, (58, 2)), rng.normal(-6, 1, (2, 2))])
+    labels = np.repeat([0, 1, 2], [40, 58, 2])
+    centers = np.array([X[labels == i].mean(axis=0) for i in range(3)])
+    score = score_labels(X, labels, centers, 0.05, 5000, 0)
+    assert score.davies_bouldin == pytest.approx(davies_bouldin_score(X, labels), rel=1e-12)
+    assert score.calinski_harabasz == pytest.approx(calinski_harabasz_score(X, labels), rel=1e-12)
+    assert score.inertia == pytest.approx(
+        sum(((X[labels == i] - centers[i]) ** 2).sum() for i in range(3))
+    )
+    assert score.smallest_share == pytest.approx(0.02)
+    assert not score.eligible  # 2% < 5%
+    assert score_labels(X, labels, centers, 0.02, 5000, 0).eligible
+
+
+def test_nearest_centre_and_distinct_count() -> None:
+    X = np.array([[0.0, 0.0], [0.9, 0.0], [2.1, 0.0], [2.1, 0.0]])
+    centers = np.array([[0.0, 0.0], [3.0, 0.0]])
+    assert nearest_centre(X, centers).tolist() == [0, 0, 1, 1]
+    assert count_distinct(X) == 3
+
+
+def test_segment_ids_are_ordered_by_revenue_and_predict_reproduces_labels() -> None:
+    rng = np.random.default_rng(7)
+    n = 90
+    customers = pd.DataFrame(
+        {
+            "recency_days": np.concatenate([rng.integers(1, 10, 30), rng.integers(200, 300, 60)]),
+            "frequency": np.concatenate([rng.integers(8, 12, 30), rng.integers(1, 3, 60)]),
+            "monetary": np.concatenate([rng.uniform(900, 1200, 30), rng.uniform(10, 40, 60)]),
+        }
+    )
+    model = SegmentModel(["recency_days", "frequency", "monetary"], k=2, n_init=3).fit(customers)
+    revenue = [customers["monetary"][model.labels_ == i].sum() for i in range(2)]
+    assert revenue[0] > revenue[1]
+    assert (model.labels_[:30] == 0).all() and (model.labels_[30:] == 1).all()
+    assert (model.predict(customers) == model.labels_).all()
+    # Scaling: log1p then population standard deviation.
+    logged = np.log1p(customers["monetary"].to_numpy())
+    assert model.mean_[2] == pytest.approx(logged.mean())
+    assert model.scale_[2] == pytest.approx(logged.std(ddof=0))
+    restored = SegmentModel.from_json(model.to_json(as_of="2020-01-01", feature_set="rfm"))
+    assert (restored.predict(customers) == model.labels_).all()
+    assert len(customers) == n
