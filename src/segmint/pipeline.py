@@ -147,7 +147,7 @@ def _profile(
             entry["name"], numbers["customers"], numbers["share"], traits[i]
         )
         top = categories.get(i, [])
-        entry["strategy"] = strategies(traits[i], top[0] if top else None)
+        entry["strategy"] = strategies(traits[i], top[0] if top else None, aov=numbers["aov_mean"])
         entry.update(numbers)
         entry["top_categories"] = top
         entry["traits"] = levels(traits[i])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from segmint.profile.traits import Trait, levels
 
 ANY = "*"
@@ -29,15 +31,15 @@ NAME_RULES: tuple[tuple[str, str, str, str, str], ...] = (
     ("high", ANY, ANY, ANY, "Hibernating"),
 )
 
-# Feature → (word for the higher mean, word for the lower mean), to tell apart segments
-# that the table gives the same name. Ranked by the segments' means, so the words are true.
-QUALIFIERS: dict[str, tuple[str, str]] = {
-    "monetary": ("Higher Spend", "Lower Spend"),
-    "frequency": ("More Frequent", "Less Frequent"),
-    "recency_days": ("Less Recent", "More Recent"),
-    "aov": ("Bigger Orders", "Smaller Orders"),
-    "tenure_days": ("Longer-Standing", "Newer"),
-    "return_rate": ("More Returns", "Fewer Returns"),
+# Feature → (word for the higher mean, for a middle one, for the lower mean), to tell apart
+# segments that the table gives the same name. Ranked by the segments' means, so the words are true.
+QUALIFIERS: dict[str, tuple[str, str, str]] = {
+    "monetary": ("Higher Spend", "Mid Spend", "Lower Spend"),
+    "frequency": ("More Frequent", "Mid Frequency", "Less Frequent"),
+    "recency_days": ("Less Recent", "Mid Recency", "More Recent"),
+    "aov": ("Bigger Orders", "Mid-Size Orders", "Smaller Orders"),
+    "tenure_days": ("Longer-Standing", "Mid Tenure", "Newer"),
+    "return_rate": ("More Returns", "Mid Returns", "Fewer Returns"),
 }
 
 
@@ -77,14 +79,28 @@ def _qualify(
     Members are ordered by that feature's mean and split at the largest gap, so every
     member called "Higher Spend" spends more on average than every sibling called "Lower Spend".
     """
-    features = [f for f in QUALIFIERS if f not in used and all(f in traits[i] for i in members)]
+    features = [
+        f
+        for f in QUALIFIERS
+        if f not in used
+        and all(f in traits[i] for i in members)
+        and len({traits[i][f].mean for i in members}) > 1
+    ]
     if len(members) < 2 or not features:
-        return
+        return  # identical on every remaining feature: _make_unique numbers them
     feature = max(features, key=lambda f: _spread([traits[i][f].z for i in members]))
     ranked = sorted(members, key=lambda i: (-traits[i][feature].mean, i))
-    zs = [traits[i][feature].z for i in ranked]
-    cut = 1 + max(range(len(ranked) - 1), key=lambda j: (zs[j] - zs[j + 1], -j))
-    high, low = QUALIFIERS[feature]
+    high, mid, low = QUALIFIERS[feature]
+    if len(features) == 1 and len(ranked) > 2:
+        # Only this feature tells them apart: name every rank on it.
+        mids = [mid] if len(ranked) == 3 else [f"{mid} {n}" for n in range(1, len(ranked) - 1)]
+        for i, word in zip(ranked, [high, *mids, low], strict=True):
+            words[i].append(word)
+        return
+    # Cut at the widest gap between consecutive means (on the log scale): means on either
+    # side of it differ strictly, so "higher" and "lower" are true.
+    logs = [math.log1p(max(traits[i][feature].mean, 0.0)) for i in ranked]
+    cut = 1 + max(range(len(ranked) - 1), key=lambda j: (logs[j] - logs[j + 1], -j))
     for side, word in ((ranked[:cut], high), (ranked[cut:], low)):
         for i in side:
             words[i].append(word)

@@ -54,10 +54,18 @@ FALLBACK_STRATEGIES = (
 )
 
 
-def strategies(traits: dict[str, Trait], top_category: str | None = None) -> list[str]:
-    """Return 2–4 strategies for a segment, each backed by one of its traits."""
+def strategies(
+    traits: dict[str, Trait], top_category: str | None = None, *, aov: float | None = None
+) -> list[str]:
+    """Return 2–4 strategies for a segment, each backed by one of its traits.
+
+    `aov` is the segment's revenue per order (summary.json's aov_mean), quoted as the
+    value of its orders rather than the mean of per-customer averages.
+    """
     level = levels(traits)
     figures = {f: t.mean for f, t in traits.items()}
+    if aov is not None:
+        figures["aov"] = aov
     chosen = [text.format(**figures) for rule, text in STRATEGY_RULES if rule(level)][:3]
     if top_category:
         chosen.append(f"Lead campaigns with {top_category}, their largest category by spend.")
