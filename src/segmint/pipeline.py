@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from segmint import __version__
+from segmint.errors import InputError
 from segmint.features.build import customer_features
 from segmint.features.clean import clean
 from segmint.io.inputs import Lines, open_lines
@@ -71,7 +72,11 @@ def segment(
         yield
         timings[name] = round(time.perf_counter() - start, 4)
 
-    with tempfile.TemporaryDirectory(prefix="segmint-") as workdir, duckdb.connect() as con:
+    with (
+        tempfile.TemporaryDirectory(prefix="segmint-") as workdir,
+        duckdb.connect() as con,
+        _input_errors(inputs),
+    ):
         with stage("read"):
             lines = open_lines(con, inputs, config, Path(workdir))
         with stage("clean"):
@@ -103,6 +108,23 @@ def segment(
         as_of=cleaned.as_of.isoformat(), feature_set=config.feature_set, columns=lines.columns
     )
     return SegmentationResult(table, summary, model, model_json)
+
+
+# DuckDB's errors about the data itself (a malformed CSV line past the sniffed sample, a
+# damaged compressed file); other DuckDB errors are bugs and keep their traceback.
+_DATA_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
+
+
+@contextmanager
+def _input_errors(inputs: list[Any]) -> Iterator[None]:
+    try:
+        yield
+    except _DATA_ERRORS as exc:
+        names = ", ".join(
+            str(i) if isinstance(i, (str, Path)) else type(i).__name__ for i in inputs
+        )
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{names}: cannot be read ({detail})") from None
 
 
 def _fit(customers: pd.DataFrame, config: Settings) -> SegmentModel:

@@ -26,7 +26,6 @@ COUNT_LIKE = (
     "n_categories",
 )
 QUANTITY_FEATURES = ("quantity", "avg_unit_price")
-SCORE_COLUMNS = ("r_score", "f_score", "m_score", "rfm_segment")
 
 
 def share_column(category: str) -> str:

@@ -69,10 +69,14 @@ def find_columns(
             )
         if found:
             mapping[role] = found[0]
+    headerless = all(re.fullmatch(r"column\d+", c) for c in columns)
     for role in required:
         if role not in mapping:
-            raise InputError(
-                f"{source}: no column for the {role} (columns seen: {seen}); "
-                f"name it with --column {role}=NAME"
+            hint = (
+                "the file has no header row, so columns are named by position: "
+                f"e.g. --column {role}=column0"
+                if headerless
+                else f"name it with --column {role}=NAME"
             )
+            raise InputError(f"{source}: no column for the {role} (columns seen: {seen}); {hint}")
     return mapping

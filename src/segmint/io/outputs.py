@@ -39,6 +39,7 @@ def write_outputs(result: SegmentationResult, out_dir: Path) -> Path:
     check_output_dir(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=".segmint-", dir=_existing_ancestor(out_dir)))
     try:
+        _as_if_made_by_mkdir(staging)
         write_parquet(result.customers, staging / "segments.parquet")
         write_csv(result.customers, staging / "segments.csv")
         write_json(result.summary, staging / "summary.json")
@@ -50,6 +51,13 @@ def write_outputs(result: SegmentationResult, out_dir: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def _as_if_made_by_mkdir(folder: Path) -> None:
+    """Give folder the permissions a plain mkdir would (mkdtemp makes it private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
 
 
 def _existing_ancestor(path: Path) -> Path:

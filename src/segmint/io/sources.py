@@ -125,7 +125,7 @@ def _reject_binary(path: Path, compressed: bool) -> None:
     try:
         with text.open_binary(path, compressed) as handle:
             head = handle.read(4096)
-    except (OSError, EOFError) as exc:
+    except text.READ_ERRORS as exc:
         raise InputError(f"{path}: cannot be read ({exc})") from None
     utf16 = head[:2] in (b"\xff\xfe", b"\xfe\xff")
     if not utf16 and (b"\x00" in head or _control_share(head) > 0.1):

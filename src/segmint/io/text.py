@@ -10,11 +10,14 @@ from __future__ import annotations
 import codecs
 import gzip
 import re
+import zlib
 from pathlib import Path
 
 from segmint.errors import InputError
 
 _CHUNK = 1 << 22
+# What reading a damaged or truncated (gzip) file can raise.
+READ_ERRORS = (OSError, EOFError, zlib.error)
 _DELIMITERS = (",", ";", "\t", "|")
 _WHITESPACE_RUN = re.compile(r"[ \t]+")
 
@@ -49,7 +52,7 @@ def detect_encoding(path: Path, compressed: bool) -> str:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             return "cp1252"
-        except (OSError, EOFError) as exc:
+        except READ_ERRORS as exc:
             raise InputError(f"{path}: cannot be read ({exc})") from None
     return encoding
 
@@ -58,14 +61,16 @@ def first_lines(path: Path, compressed: bool, encoding: str, n: int = 50) -> lis
     """Return up to n non-empty lines from the start of the file."""
     lines: list[str] = []
     errors = "segmint-latin1" if encoding == "cp1252" else "strict"
-    with open_binary(path, compressed) as raw:
-        text = codecs.getreader(encoding)(raw, errors=errors)
-        for line in text:
-            line = line.rstrip("\r\n")
-            if line.strip():
-                lines.append(line)
-            if len(lines) >= n:
-                break
+    try:
+        with open_binary(path, compressed) as raw:
+            for line in codecs.getreader(encoding)(raw, errors=errors):
+                line = line.rstrip("\r\n")
+                if line.strip():
+                    lines.append(line)
+                if len(lines) >= n:
+                    break
+    except READ_ERRORS as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from None
     return lines
 
 

@@ -6,8 +6,6 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
 from segmint.errors import UsageError
 
@@ -64,6 +62,8 @@ def candidate_ks(k: int | None, k_min: int, k_max: int, n_distinct: int) -> list
 
 def fit_kmeans(X: np.ndarray, k: int, n_init: int, seed: int) -> np.ndarray:
     """Return the centres of a seeded K-means fit with k clusters."""
+    from sklearn.cluster import KMeans  # imported here: the CLI answers bad input without it
+
     model = KMeans(n_clusters=k, n_init=n_init, random_state=seed, algorithm="lloyd")
     return model.fit(X).cluster_centers_
 
@@ -77,6 +77,8 @@ def score_labels(
     seed: int,
 ) -> KScore:
     """Return the scores of one labelling (silhouette over a seeded sample when X is larger)."""
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
     k = len(centers)
     sizes = np.bincount(labels, minlength=k)
     smallest_share = float(sizes.min() / len(labels))
