@@ -21,8 +21,8 @@ demo: install
 	@echo "Outputs written to $(OUT)/ (open $(OUT)/report.md)"
 
 lint: install-dev
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
+	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
 
 test: lint
 	$(BIN)/python -m pytest
