@@ -15,7 +15,7 @@ import duckdb
 from segmint.errors import InputError
 
 PLAUSIBLE_FROM = "1900-01-01"
-_DETECTION_VALUES = 200_000
+_DETECTION_VALUES = 10_000
 PLAUSIBLE_TO = "2100-12-31"
 
 _TIMES = (" %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", "")
@@ -95,24 +95,24 @@ def detect_date_reading(
         f"WHERE trim({quoted}) <> '' GROUP BY 1 ORDER BY n DESC, hash(v), v LIMIT {_DETECTION_VALUES})"
     )
     families = {k: v for k, v in DATE_FAMILIES.items() if allow_excel or k != "excel"}
-    # One pass over the distinct values: how many rows each format reads.
     formats = [(fam, fmt) for fam, fmts in families.items() for fmt in fmts]
-    counts = ", ".join(
-        f"sum(n) FILTER ({_plausible(_parse_one('v', fmt))} IS NOT NULL)" for _, fmt in formats
+    # Parse every distinct value once per format (p0, p1, …); the counts below only combine them.
+    parsed = ", ".join(
+        f"{_plausible(_parse_one('v', fmt))} AS p{i}" for i, (_, fmt) in enumerate(formats)
     )
-    family_counts = ", ".join(
-        f"sum(n) FILTER ({_parse_any('v', fmts)} IS NOT NULL)" for fmts in families.values()
-    )
-    disagree = (
-        f"count(*) FILTER ({_parse_any('v', families['month_first'])} <> "
-        f"{_parse_any('v', families['day_first'])})"
-    )
-    example = (
-        f"min(v) FILTER ({_parse_any('v', families['month_first'])} <> "
-        f"{_parse_any('v', families['day_first'])})"
-    )
+
+    def family_value(family: str) -> str:
+        columns = [f"p{i}" for i, (fam, _) in enumerate(formats) if fam == family]
+        return columns[0] if len(columns) == 1 else f"coalesce({', '.join(columns)})"
+
+    counts = ", ".join(f"sum(n) FILTER (p{i} IS NOT NULL)" for i in range(len(formats)))
+    family_counts = ", ".join(f"sum(n) FILTER ({family_value(f)} IS NOT NULL)" for f in families)
+    differs = f"{family_value('month_first')} <> {family_value('day_first')}"
+    # MATERIALIZED: otherwise DuckDB may inline each p_i into every aggregate that uses it.
     row = con.execute(
-        f"SELECT {counts}, {family_counts}, {disagree}, {example}, sum(n), min(v) FROM {values}"
+        f"WITH parsed AS MATERIALIZED (SELECT v, n, {parsed} FROM {values}) "
+        f"SELECT {counts}, {family_counts}, count(*) FILTER ({differs}), "
+        f"min(v) FILTER ({differs}), sum(n), min(v) FROM parsed"
     ).fetchone()
     row = [0 if v is None else v for v in row[:-2]] + list(row[-2:])
     per_format = dict(zip(formats, row[: len(formats)], strict=True))
