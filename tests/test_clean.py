@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import pandas as pd
 import pytest
 
 import segmint
+from helpers import write_csv
 from segmint import SegmintError
 
 REASONS = (
@@ -39,14 +39,6 @@ def filler_rows(header: list[str]) -> list[list[str]]:
         }
         rows.append([value[column] for column in header])
     return rows
-
-
-def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 def run(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pandas as pd
 import pytest
 
 import segmint
+from helpers import write_csv
 
 # Invoice, customer, timestamp, quantity, unit price, category. C1003 is a return.
 # Line amounts: 3 × 2.55 = 7.65, 1 × 0.10 = 0.10, 2 × 0.10 = 0.20, -(1 × 2.55) = -2.55,
@@ -26,14 +26,6 @@ MAIN_ROWS = [
     ["3001", "C", "2024-03-10 00:01:00", "5", "1.99", "Books"],
     ["4001", "D", "2024-03-04 15:00:00", "1", "20.00", "Garden"],
 ]
-
-
-def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 def run(tmp_path: Path, header: list[str], rows: list[list[str]], **settings):
