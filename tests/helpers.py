@@ -5,6 +5,17 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+# CONTRACT §2's drop reasons in its order, transcribed here rather than imported from
+# segmint, so that a renamed or reordered reason fails the tests.
+DROP_REASONS = (
+    "missing_customer_id",
+    "bad_date",
+    "duplicate",
+    "invalid_amount",
+    "after_as_of",
+    "returns_only",
+)
+
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     """Write header and rows as a UTF-8 CSV at path and return path."""

@@ -9,17 +9,10 @@ import pandas as pd
 import pytest
 
 import segmint
-from helpers import write_csv
+from helpers import DROP_REASONS, write_csv
 from segmint import SegmintError
 
-REASONS = (
-    "missing_customer_id",
-    "bad_date",
-    "duplicate",
-    "invalid_amount",
-    "after_as_of",
-    "returns_only",
-)
+REASONS = DROP_REASONS
 NULL_MARKERS = ("", "NA", "N/A", "NULL", "null", "NaN", "None", "-")
 # Three clean customers added to every table (unless filler=False) so that k=2 has enough
 # distinct points: F1/F2/F3 buy 10/20/30 on 2024-01-02/03/04, one line each.

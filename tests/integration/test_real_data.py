@@ -16,17 +16,11 @@ import pandas as pd
 import pytest
 
 import segmint
+from helpers import DROP_REASONS
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 NULL_MARKERS = {"", "NA", "N/A", "NULL", "null", "NaN", "None", "-"}
-REASONS = (
-    "missing_customer_id",
-    "bad_date",
-    "duplicate",
-    "invalid_amount",
-    "after_as_of",
-    "returns_only",
-)
+REASONS = DROP_REASONS
 
 
 @dataclass(frozen=True)
