@@ -43,15 +43,32 @@ def test_davies_bouldin_is_minimised_among_eligible_ties_to_smaller_k() -> None:
         _score(6, 0.80, 0.1, 80),
     ]
     assert choose_k(scores, "davies_bouldin") == (4, [])
-    assert choose_k(scores, "silhouette") == (3, [])
-    assert choose_k(scores, "calinski_harabasz") == (3, [])
+    chosen, warnings = choose_k(scores, "silhouette")
+    assert chosen == 3 and len(warnings) == 1 and "bottom of the range 3–6" in warnings[0]
+    assert choose_k(scores, "calinski_harabasz")[0] == 3
+
+
+def test_a_k_at_the_top_of_the_range_is_warned_about_and_a_fixed_k_is_not() -> None:
+    scores = [_score(3, 0.9, 0.3, 100), _score(4, 0.8, 0.2, 90), _score(5, 0.7, 0.2, 90)]
+    chosen, warnings = choose_k(scores, "davies_bouldin")
+    assert chosen == 5
+    assert warnings == [
+        "the chosen k = 5 is the top of the range 3–5: davies-bouldin might improve further "
+        "with more segments (try --k-max 10, or fix --k)"
+    ]
+    assert choose_k([_score(5, 0.7, 0.2, 90)], "davies_bouldin") == (5, [])
+    # k = 2 is the smallest k there is: nothing lies below it
+    assert choose_k([_score(2, 0.5, 0.2, 90), _score(3, 0.9, 0.3, 100)], "davies_bouldin") == (
+        2,
+        [],
+    )
 
 
 def test_no_eligible_k_chooses_among_all_with_a_warning() -> None:
     scores = [_score(3, 0.9, 0.3, 100, False), _score(4, 0.7, 0.2, 90, False)]
     chosen, warnings = choose_k(scores, "davies_bouldin")
     assert chosen == 4
-    assert len(warnings) == 1 and "minimum share" in warnings[0]
+    assert len(warnings) == 2 and "minimum share" in warnings[0] and "top of" in warnings[1]
 
 
 def test_scores_match_scikit_learn_and_eligibility_uses_smallest_share() -> None:

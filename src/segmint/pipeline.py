@@ -90,19 +90,26 @@ def segment(
         with stage("profile"):
             segments = _profile(con, customers, model, config, Path(workdir))
     table = _customer_table(customers, model)
+    inputs_summary = _input_summary(lines, cleaned, customers)
+    for entry in segments:
+        entry["orders_per_year"] = figures.orders_per_year(
+            entry["frequency_mean"], inputs_summary["period_days"]
+        )
     summary = {
         "segmint_version": __version__,
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "seed": config.seed,
-        "input": _input_summary(lines, cleaned, customers),
+        "input": inputs_summary,
         "totals": figures.totals(customers),
         "feature_set": config.feature_set,
         "features": model.features,
         "selection": _selection_summary(model, config),
         "segments": segments,
         "rfm_segments": figures.rfm_segments(customers),
+        "revenue_concentration": figures.revenue_concentration(customers),
         "warnings": model.warnings_,
         "timings": timings,
+        "versions": _versions(),
     }
     model_json = model.to_json(
         as_of=cleaned.as_of.isoformat(), feature_set=config.feature_set, columns=lines.columns
@@ -223,8 +230,22 @@ def _input_summary(lines: Lines, cleaned: Any, customers: pd.DataFrame) -> dict:
             "end": cleaned.period_end.isoformat(),
         },
         "as_of": cleaned.as_of.isoformat(),
+        # calendar days from the first order's day to as_of, both included
+        "period_days": (cleaned.as_of - cleaned.period_start.date()).days + 1,
         "columns": lines.columns,
         "date_format": lines.date_reading.describe(),
+    }
+
+
+def _versions() -> dict[str, str]:
+    import sklearn
+
+    return {
+        "segmint": __version__,
+        "scikit-learn": sklearn.__version__,
+        "duckdb": duckdb.__version__,
+        "pandas": pd.__version__,
+        "numpy": np.__version__,
     }
 
 

@@ -25,7 +25,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-OUTPUTS = ("segments.parquet", "segments.csv", "summary.json", "model.json", "report.md")
+OUTPUTS = (
+    "segments.parquet",
+    "segments.csv",
+    "summary.json",
+    "model.json",
+    "report.md",
+    "report.html",
+    "charts",
+)
 PYTHON_CLI = [sys.executable, "-m", "segmint.cli"]
 
 
@@ -491,7 +499,7 @@ def test_successful_run_replaces_outputs_in_existing_folder(runs: dict[str, Run]
     out = run.out
     assert run.result.returncode == 0, run.result.stderr
     for name in OUTPUTS:
-        assert (out / name).read_bytes() != b"stale", name
+        assert (out / name).is_dir() or (out / name).read_bytes() != b"stale", name
     customers = pd.read_parquet(out / "segments.parquet")
     assert sorted(customers["customer_id"]) == [f"c{i}" for i in range(6)]
     assert json.loads((out / "summary.json").read_text())["totals"]["customers"] == 6

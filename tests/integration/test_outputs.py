@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,15 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 RETAIL = DATA / "online_retail_sample.csv"
-OUTPUTS = ("segments.parquet", "segments.csv", "summary.json", "model.json", "report.md")
+OUTPUTS = (
+    "segments.parquet",
+    "segments.csv",
+    "summary.json",
+    "model.json",
+    "report.md",
+    "report.html",
+    "charts",
+)
 REL = 1e-9
 
 
@@ -55,13 +64,28 @@ def retail_outs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_the_five_files_exist(retail_outs: tuple[Path, Path]) -> None:
     out = retail_outs[0]
     for name in OUTPUTS:
-        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+        if name == "charts":
+            assert len(list((out / name).glob("*.png"))) == 8
+        else:
+            assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+
+
+def _without_timings(text: str) -> str:
+    text = re.sub(r"\d+\.\d\d s\b", "<time>", text)
+    return re.sub(r"Generated \S+", "Generated <when>", text)
 
 
 def test_same_seed_same_bytes(retail_outs: tuple[Path, Path]) -> None:
     first, second = retail_outs
-    for name in ("segments.parquet", "segments.csv", "model.json", "report.md"):
+    for name in ("segments.parquet", "segments.csv", "model.json"):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    charts = sorted(p.name for p in (first / "charts").iterdir())
+    for name in charts:
+        assert (first / "charts" / name).read_bytes() == (second / "charts" / name).read_bytes()
+    # The reports differ only where they quote the run's timings and when it was made.
+    for name in ("report.md", "report.html"):
+        texts = [_without_timings((out / name).read_text(encoding="utf-8")) for out in retail_outs]
+        assert texts[0] == texts[1], name
     summaries = [json.loads((out / "summary.json").read_text()) for out in retail_outs]
     for summary in summaries:
         dt.datetime.fromisoformat(summary.pop("generated_at"))  # ISO 8601

@@ -34,7 +34,7 @@ def check_output_dir(out_dir: Path) -> None:
 
 def write_outputs(result: SegmentationResult, out_dir: Path) -> Path:
     """Write every output of result into out_dir; a failure leaves out_dir as it was."""
-    from segmint.report.markdown import render_markdown
+    from segmint.report import write_report
 
     check_output_dir(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=".segmint-", dir=_existing_ancestor(out_dir)))
@@ -44,7 +44,7 @@ def write_outputs(result: SegmentationResult, out_dir: Path) -> Path:
         write_csv(result.customers, staging / "segments.csv")
         write_json(result.summary, staging / "summary.json")
         write_json(result.model_json, staging / "model.json")
-        (staging / "report.md").write_text(render_markdown(result.summary), encoding="utf-8")
+        write_report(staging, result.summary, result.customers, result.model_json)
         _move_into_place(staging, out_dir)
     except OSError as exc:
         raise OutputError(f"--out {out_dir}: cannot write ({exc.strerror or exc})") from None
@@ -74,6 +74,8 @@ def _move_into_place(staging: Path, out_dir: Path) -> None:
         target = out_dir / item.name
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
+        elif item.is_dir() and (target.exists() or target.is_symlink()):
+            target.unlink()  # a file where our folder (charts/) goes: os.replace cannot swap them
         os.replace(item, target)
 
 

@@ -113,6 +113,25 @@ def choose_k(scores: list[KScore], metric: str) -> tuple[int, list[str]]:
             )
     sign = -1.0 if metric in MAXIMISED else 1.0
     rated = [(sign * getattr(s, metric), s.k) for s in pool if getattr(s, metric) is not None]
-    if not rated:
-        return min(s.k for s in pool), warnings
-    return min(rated)[1], warnings
+    chosen = min(rated)[1] if rated else min(s.k for s in pool)
+    return chosen, warnings + _edge_warnings(scores, chosen, metric)
+
+
+def _edge_warnings(scores: list[KScore], chosen: int, metric: str) -> list[str]:
+    """Warn when the chosen k sits at an end of a range of several k: the best may lie beyond it."""
+    ks = [s.k for s in scores]
+    if len(ks) < 2:
+        return []
+    label = metric.replace("_", "-")
+    if chosen == max(ks):
+        return [
+            f"the chosen k = {chosen} is the top of the range {min(ks)}–{max(ks)}: "
+            f"{label} might improve further with more segments (try --k-max {max(ks) + 5}, "
+            "or fix --k)"
+        ]
+    if chosen == min(ks) and chosen > 2:
+        return [
+            f"the chosen k = {chosen} is the bottom of the range {min(ks)}–{max(ks)}: "
+            f"{label} might prefer fewer segments (try --k-min {chosen - 1})"
+        ]
+    return []

@@ -49,6 +49,39 @@ def segment_figures(customers: pd.DataFrame, labels: np.ndarray, segment: int) -
     }
 
 
+CONCENTRATION_SHARES = (0.01, 0.10, 0.20, 0.50)
+
+
+def spend_ranking(monetary: np.ndarray) -> np.ndarray:
+    """Return customers' spend from the highest to the lowest (ties in a stable order)."""
+    return np.sort(np.asarray(monetary, dtype=np.float64), kind="stable")[::-1]
+
+
+def revenue_concentration(customers: pd.DataFrame) -> list[dict]:
+    """Return the revenue share of the top 1, 10, 20 and 50% of customers by spend.
+
+    The top p% are the ceil(p × n) customers who spent the most.
+    """
+    ranked = spend_ranking(customers["monetary"].to_numpy())
+    total = math.fsum(ranked)
+    rows = []
+    for share in CONCENTRATION_SHARES:
+        n = max(1, math.ceil(share * len(ranked) - 1e-9))
+        rows.append(
+            {
+                "top_share": share,
+                "customers": n,
+                "revenue_share": _share(math.fsum(ranked[:n]), total),
+            }
+        )
+    return rows
+
+
+def orders_per_year(frequency_mean: float, period_days: float) -> float:
+    """Return orders per customer per year over a period of period_days (at least one day)."""
+    return frequency_mean * 365.25 / max(period_days, 1.0)
+
+
 def rfm_segments(customers: pd.DataFrame) -> list[dict]:
     """Return the classic RFM segments present, in the map's order."""
     total_revenue = math.fsum(customers["monetary"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,22 +34,32 @@ class Trait:
         return "mid"
 
 
-def segment_traits(customers: pd.DataFrame, labels: np.ndarray, k: int) -> list[dict[str, Trait]]:
-    """Return, per segment id, its Trait for every profile feature the data has."""
+def segment_traits(
+    customers: pd.DataFrame,
+    labels: np.ndarray,
+    k: int,
+    features: Sequence[str] = PROFILE_FEATURES,
+) -> list[dict[str, Trait]]:
+    """Return, per segment id, its Trait for every feature the data has.
+
+    Missing values (interpurchase_days of one-time buyers) are left out of the means.
+    """
     result: list[dict[str, Trait]] = [{} for _ in range(k)]
-    for feature in PROFILE_FEATURES:
+    for feature in features:
         if feature not in customers:
             continue
         values = customers[feature].to_numpy(dtype=np.float64)
+        known = ~np.isnan(values)
         logged = np.log1p(np.maximum(values, 0.0))
-        base_sd = logged.std() or 1.0
+        base_sd = logged[known].std() if known.any() else 0.0
+        base_sd = base_sd or 1.0
         for segment in range(k):
-            inside = labels == segment
+            inside = (labels == segment) & known
             if not inside.any():
                 continue
-            z = (logged[inside].mean() - logged.mean()) / base_sd
+            z = (logged[inside].mean() - logged[known].mean()) / base_sd
             result[segment][feature] = Trait(
-                float(values[inside].mean()), float(values.mean()), float(z)
+                float(values[inside].mean()), float(values[known].mean()), float(z)
             )
     return result
 

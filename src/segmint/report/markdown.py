@@ -1,86 +1,79 @@
-"""report.md: the run's summary as Markdown (charts come with the HTML report)."""
+"""report.md: the same document as report.html, with charts as PNG files in charts/."""
 
 from __future__ import annotations
 
+import html
+import re
 
-def _money(x: float) -> str:
-    return f"{x:,.2f}"
+from segmint.report.charts import Chart
+from segmint.report.document import (
+    Block,
+    Bullets,
+    Callout,
+    Figures,
+    Paragraph,
+    Report,
+    Section,
+    Table,
+)
+
+CHART_FOLDER = "charts"
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
 
 
-def _pct(x: float) -> str:
-    return f"{x:.1%}"
+def chart_path(chart: Chart) -> str:
+    """Return where a chart's PNG sits, relative to report.md."""
+    return f"{CHART_FOLDER}/{chart.id}.png"
 
 
-def render_markdown(summary: dict) -> str:
-    """Return the Markdown report of a run, every figure taken from summary."""
-    inp, tot, sel = summary["input"], summary["totals"], summary["selection"]
-    out = [
-        "# Customer segments",
-        "",
-        "## Executive summary",
-        "",
-        f"- **{tot['customers']:,}** customers placed **{tot['orders']:,}** orders worth "
-        f"**{_money(tot['revenue'])}** between {inp['period']['start'][:10]} and "
-        f"{inp['period']['end'][:10]} (as of {inp['as_of']}).",
-        f"- Average order value: **{_money(tot['aov'])}** (revenue ÷ orders); "
-        f"revenue per customer: {_money(tot['revenue_per_customer'])}.",
-        f"- **{sel['chosen_k']}** segments, chosen by {sel['metric'].replace('_', '-')}.",
+def escape(text: str) -> str:
+    """Return plain text that Markdown shows as written (no emphasis, links or raw HTML)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False)).replace("\n", " ")
+
+
+def render_markdown(report: Report) -> str:
+    """Return the report as Markdown."""
+    out = [f"# {escape(report.title)}", "", f"_{escape(report.subtitle)}_", ""]
+    out += ["## Contents", ""]
+    out += [f"{i}. [{escape(s.title)}](#{s.id})" for i, s in enumerate(report.sections, 1)]
+    for section in report.sections:
+        out += _section(section, level=2)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _section(section: Section, level: int) -> list[str]:
+    out = ["", f'<a id="{section.id}"></a>', "", f"{'#' * level} {escape(section.title)}"]
+    for block in section.blocks:
+        out.append("")
+        if isinstance(block, Section):
+            out += _section(block, level + 1)[1:]
+        else:
+            out += _block(block)
+    return out
+
+
+def _block(block: Block) -> list[str]:
+    if isinstance(block, Paragraph):
+        return [escape(block.text)]
+    if isinstance(block, Bullets):
+        return [f"- {escape(item)}" for item in block.items]
+    if isinstance(block, Callout):
+        return [f"> **{escape(block.text)}**"]
+    if isinstance(block, Figures):
+        return _table(Table(("figure", "value"), block.items, "lr"))
+    if isinstance(block, Table):
+        return _table(block)
+    if isinstance(block, Chart):
+        lines = [f"![{escape(block.title)}]({chart_path(block)})"]
+        return lines + (["", f"_{escape(block.caption)}_"] if block.caption else [])
+    raise TypeError(f"no Markdown for {type(block).__name__}")
+
+
+def _table(table: Table) -> list[str]:
+    rule = {"l": "---", "r": "---:"}
+    lines = [
+        "| " + " | ".join(escape(h) for h in table.headers) + " |",
+        "|" + "|".join(rule[a] for a in table.align) + "|",
     ]
-    for seg in sorted(summary["segments"], key=lambda s: -s["revenue_share"])[:3]:
-        out.append(
-            f"- {seg['name']}: {_pct(seg['share'])} of customers bring "
-            f"{_pct(seg['revenue_share'])} of revenue."
-        )
-    out += ["", "## Data quality", "", "| | rows |", "|---|---:|"]
-    out.append(f"| read | {inp['rows_read']:,} |")
-    out.append(f"| used | {inp['rows_used']:,} |")
-    for reason, n in inp["rows_dropped"].items():
-        out.append(f"| dropped: {reason.replace('_', ' ')} | {n:,} |")
-    mapping = ", ".join(f"{role} = `{col}`" for role, col in inp["columns"].items())
-    out += ["", f"Columns: {mapping}. Dates read as: {inp['date_format']}.", ""]
-    out += [
-        "## Segments",
-        "",
-        "| segment | customers | share | revenue share | avg spend | orders | AOV | recency (days) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for seg in summary["segments"]:
-        out.append(
-            f"| {seg['name']} | {seg['customers']:,} | {_pct(seg['share'])} | "
-            f"{_pct(seg['revenue_share'])} | {_money(seg['monetary_mean'])} | "
-            f"{seg['frequency_mean']:.1f} | {_money(seg['aov_mean'])} | {seg['recency_days_mean']:.0f} |"
-        )
-    for seg in summary["segments"]:
-        out += ["", f"### {seg['name']}", "", seg["description"], ""]
-        if seg["top_categories"]:
-            out += [f"Top categories: {', '.join(seg['top_categories'])}.", ""]
-        for column, mix in seg.get("attributes", {}).items():
-            parts = ", ".join(f"{v} {_pct(s)}" for v, s in list(mix.items())[:5])
-            out += [f"{column}: {parts}.", ""]
-        out += [f"- {s}" for s in seg["strategy"]]
-    out += [
-        "",
-        "## Model",
-        "",
-        f"Features: {', '.join(summary['features'])} ({summary['feature_set']} set), "
-        "log1p for days, counts and money, then standard scaling; K-means "
-        f"(seed {summary['seed']}). k range {sel['k_range'][0]}–{sel['k_range'][1]}, "
-        f"minimum segment share {_pct(sel['min_segment_share'])}.",
-        "",
-        "| k | Davies-Bouldin | silhouette | Calinski-Harabasz | inertia | smallest share | eligible |",
-        "|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for row in sel["scores"]:
-        mark = " **(chosen)**" if row["k"] == sel["chosen_k"] else ""
-        out.append(
-            f"| {row['k']}{mark} | {_num(row['davies_bouldin'])} | {_num(row['silhouette'])} | "
-            f"{_num(row['calinski_harabasz'], 1)} | {_num(row['inertia'], 1)} | "
-            f"{_pct(row['smallest_share'])} | {'yes' if row['eligible'] else 'no'} |"
-        )
-    for warning in summary.get("warnings", []):
-        out += ["", f"> Warning: {warning}"]
-    return "\n".join(out) + "\n"
-
-
-def _num(x: float | None, digits: int = 3) -> str:
-    return "–" if x is None else f"{x:,.{digits}f}"
+    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in table.rows]
+    return lines + (["", f"_{escape(table.note)}_"] if table.note else [])

@@ -1,0 +1,335 @@
+"""Assemble the report document from summary.json, segments.parquet and model.json.
+
+Sections follow the order a reader needs them: what happened, can I trust the data, who
+the segments are, what to do, and how the model was chosen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from segmint.features.rfm import RFM_SEGMENT_NAMES
+from segmint.report import figures
+from segmint.report import format as fmt
+from segmint.report.document import (
+    Bullets,
+    Callout,
+    Figures,
+    Paragraph,
+    Report,
+    Section,
+    Table,
+)
+from segmint.report.findings import key_findings
+from segmint.report.palette import segment_colour
+from segmint.report.plan import HORIZONS, implementation_plan, segment_kpis
+
+STAGE_NAMES = ("read", "clean", "features", "model", "profile")
+
+
+def build_report(summary: dict, customers: pd.DataFrame, model_json: dict) -> Report:
+    """Return the report of a run; every figure comes from the three outputs given."""
+    segments = sorted(summary["segments"], key=lambda s: s["id"])
+    inp = summary["input"]
+    subtitle = (
+        f"{fmt.whole(summary['totals']['customers'])} customers, {len(segments)} segments · "
+        f"{', '.join(inp['files'])} · as of {inp['as_of']}"
+    )
+    return Report(
+        "Customer segments",
+        subtitle,
+        [
+            _executive_summary(summary, customers),
+            _data_quality(summary),
+            _overview(summary, segments),
+            _concentration(summary, customers),
+            _profiles(summary, customers),
+            _segment_map(summary, customers, model_json),
+            _rfm_grid(summary, customers),
+            _per_segment(summary, segments),
+            _plan(summary, customers),
+            _technical(summary, model_json),
+        ],
+    )
+
+
+def _executive_summary(summary: dict, customers: pd.DataFrame) -> Section:
+    inp, tot, sel = summary["input"], summary["totals"], summary["selection"]
+    how = (
+        f"fixed with --k = {sel['chosen_k']}"
+        if sel.get("k_fixed")
+        else f"chosen by {_metric(sel['metric'])} among k = {sel['k_range'][0]}–{sel['k_range'][1]}"
+    )
+    return Section("summary", "Executive summary").add(
+        Figures(
+            (
+                ("Customers", fmt.whole(tot["customers"])),
+                ("Orders", fmt.whole(tot["orders"])),
+                ("Revenue", fmt.money(tot["revenue"])),
+                ("Average order value", fmt.money(tot["aov"])),
+                ("Period", f"{inp['period']['start'][:10]} – {inp['period']['end'][:10]}"),
+                ("As of", inp["as_of"]),
+            )
+        ),
+        Paragraph(f"Average order value is revenue ÷ orders. {sel['chosen_k']} segments, {how}."),
+        Bullets(tuple(key_findings(summary, customers))),
+    )
+
+
+def _data_quality(summary: dict) -> Section:
+    inp = summary["input"]
+    read = inp["rows_read"]
+    rows = [("read", fmt.whole(read), fmt.pct(1.0 if read else 0.0))]
+    rows += [
+        (f"dropped: {reason.replace('_', ' ')}", fmt.whole(n), fmt.pct(n / read if read else 0))
+        for reason, n in inp["rows_dropped"].items()
+    ]
+    rows.append(
+        ("used", fmt.whole(inp["rows_used"]), fmt.pct(inp["rows_used"] / read if read else 0))
+    )
+    mapping = tuple((role, column) for role, column in inp.get("columns", {}).items())
+    return Section("data-quality", "Data quality").add(
+        Table(("rows", "count", "share of rows read"), tuple(rows), "lrr"),
+        Paragraph(
+            f"Files: {', '.join(inp['files'])}. Dates read as {inp.get('date_format', 'detected')}; "
+            f"orders from {inp['period']['start'][:10]} to {inp['period']['end'][:10]}."
+        ),
+        Table(("role", "column in the file"), mapping, "ll"),
+    )
+
+
+def _overview(summary: dict, segments: list[dict]) -> Section:
+    headers = ["segment", "customers", "share", "revenue share", "average spend",
+               "orders / year", "AOV", "avg. recency (days)", "primary categories"]  # fmt: skip
+    attribute_columns = list(dict.fromkeys(c for s in segments for c in s.get("attributes", {})))
+    headers += attribute_columns
+    rows = []
+    for s in segments:
+        row = [s["name"], fmt.whole(s["customers"]), fmt.pct(s["share"]),
+               fmt.pct(s["revenue_share"]), fmt.money(s["monetary_mean"]),
+               fmt.one(s["orders_per_year"]), fmt.money(s["aov_mean"]),
+               fmt.whole(s["recency_days_mean"]), ", ".join(s["top_categories"]) or "–"]  # fmt: skip
+        for column in attribute_columns:
+            mix = list(s.get("attributes", {}).get(column, {}).items())[:3]
+            row.append(", ".join(f"{value} {fmt.pct(share)}" for value, share in mix) or "–")
+        rows.append(tuple(row))
+    days = summary["input"]["period_days"]
+    return Section("segments", "Segment overview").add(
+        Table(
+            tuple(headers),
+            tuple(rows),
+            "lrrrrrrr" + "l" * (1 + len(attribute_columns)),
+            swatches=tuple(segment_colour(s["id"]) for s in segments),
+            note=f"Average spend is net spend per customer; orders / year is orders per customer "
+            f"per year over the {fmt.whole(days)}-day period; AOV is the segment's revenue ÷ "
+            "its orders; primary categories are its largest by spend.",
+        )
+    )
+
+
+def _concentration(summary: dict, customers: pd.DataFrame) -> Section:
+    rows = tuple(
+        (f"top {r['top_share']:.0%}", fmt.whole(r["customers"]), fmt.pct(r["revenue_share"]))
+        for r in summary["revenue_concentration"]
+    )
+    return Section("concentration", "Revenue concentration").add(
+        Paragraph(
+            "Customers ranked by net spend, highest first, against the share of revenue they "
+            "bring; the further the curve sits above the diagonal, the more revenue depends on "
+            "a few customers."
+        ),
+        figures.pareto_chart(customers, summary),
+        Table(("customers by spend", "customers", "share of revenue"), rows, "lrr"),
+        figures.segment_share_chart(summary),
+    )
+
+
+def _profiles(summary: dict, customers: pd.DataFrame) -> Section:
+    cadence_rows = []
+    for s in sorted(summary["segments"], key=lambda s: s["id"]):
+        inside = customers.loc[customers["segment_id"] == s["id"], "interpurchase_days"]
+        repeat = inside.dropna()
+        cadence_rows.append(
+            (
+                s["name"],
+                fmt.pct(len(repeat) / len(inside) if len(inside) else 0.0),
+                fmt.whole(float(repeat.median())) if len(repeat) else fmt.MISSING,
+            )
+        )
+    return Section("profiles", "Segment profiles").add(
+        figures.profile_heatmap(customers, summary),
+        figures.distribution_chart(customers, summary),
+        figures.cadence_chart(customers, summary),
+        Table(
+            ("segment", "customers with 2+ orders", "median days between orders"),
+            tuple(cadence_rows),
+            "lrr",
+        ),
+    )
+
+
+def _segment_map(summary: dict, customers: pd.DataFrame, model_json: dict) -> Section:
+    chart, facts = figures.segment_map(customers, summary, model_json)
+    shown = (
+        f"all {fmt.whole(facts['customers'])} customers"
+        if facts["points"] == facts["customers"]
+        else f"a random sample of {fmt.whole(facts['points'])} of the "
+        f"{fmt.whole(facts['customers'])} customers (seed {summary['seed']})"
+    )
+    loadings = "; ".join(
+        f"{feature} {first:+.2f} / {second:+.2f}"
+        for feature, (first, second) in facts["loadings"].items()
+    )
+    return Section("map", "Segment map").add(
+        Paragraph(
+            f"The clustering features, scaled as the model sees them, projected on their first "
+            f"two principal components ({fmt.pct(sum(facts['explained']))} of the variance); "
+            f"showing {shown}. Black crosses mark the segment centres. Loadings (first / "
+            f"second component): {loadings}."
+        ),
+        chart,
+    )
+
+
+def _rfm_grid(summary: dict, customers: pd.DataFrame) -> Section:
+    rows = tuple(
+        (r["name"], fmt.whole(r["customers"]), fmt.pct(r["share"]), fmt.pct(r["revenue_share"]))
+        for r in summary["rfm_segments"]
+    )
+    missing = [
+        n for n in RFM_SEGMENT_NAMES if n not in {r["name"] for r in summary["rfm_segments"]}
+    ]
+    section = Section("rfm", "Classic RFM grid").add(
+        Paragraph(
+            "The textbook RFM segments, from quintile scores (5 = most recent, most frequent, "
+            "highest spend), shown beside the K-means segments for comparison."
+        ),
+        figures.rfm_grid_chart(customers),
+        Table(("RFM segment", "customers", "share", "revenue share"), rows, "lrrr"),
+    )
+    if missing:
+        section.add(Paragraph(f"Not present in this data: {', '.join(missing)}."))
+    return section
+
+
+def _per_segment(summary: dict, segments: list[dict]) -> Section:
+    tot = summary["totals"]
+    section = Section("strategy", "Segments and strategies")
+    for s in segments:
+        compare = (
+            ("days since last order", fmt.whole(s["recency_days_mean"]),
+             fmt.whole(_mean(summary, "recency_days_mean"))),
+            ("orders", fmt.one(s["frequency_mean"]), fmt.one(tot["orders_per_customer"])),
+            ("spend", fmt.money(s["monetary_mean"]), fmt.money(tot["revenue_per_customer"])),
+            ("average order value", fmt.money(s["aov_mean"]), fmt.money(tot["aov"])),
+        )  # fmt: skip
+        sub = Section(f"segment-{s['id']}", s["name"]).add(
+            Paragraph(s["description"]),
+            Table(
+                ("per customer", "this segment", "all customers"),
+                compare,
+                "lrr",
+                swatches=(segment_colour(s["id"]),) * len(compare),
+            ),  # fmt: skip
+        )
+        if s["top_categories"]:
+            sub.add(Paragraph(f"Largest categories by spend: {', '.join(s['top_categories'])}."))
+        for column, mix in s.get("attributes", {}).items():
+            parts = ", ".join(f"{v} {fmt.pct(x)}" for v, x in list(mix.items())[:5])
+            sub.add(Paragraph(f"{column}: {parts}."))
+        sub.add(Paragraph("Strategy:"), Bullets(tuple(s["strategy"])))
+        sub.add(Paragraph("KPIs to watch:"), Bullets(tuple(segment_kpis(s))))
+        section.add(sub)
+    return section
+
+
+def _plan(summary: dict, customers: pd.DataFrame) -> Section:
+    repeat = customers["interpurchase_days"].dropna()
+    median_days = float(np.median(repeat)) if len(repeat) else None
+    plan = implementation_plan(summary, median_days)
+    section = Section("plan", "Implementation plan")
+    for horizon, title in HORIZONS.items():
+        section.add(Section(f"plan-{horizon}", title).add(Bullets(tuple(plan[horizon]))))
+    return section
+
+
+def _technical(summary: dict, model_json: dict) -> Section:
+    sel = summary["selection"]
+    features = tuple(
+        (f["name"], f["transform"], fmt.score(f["mean"], 4), fmt.score(f["scale"], 4))
+        for f in model_json["features"]
+    )
+    scores = tuple(
+        (
+            f"{r['k']} (chosen)" if r["k"] == sel["chosen_k"] else str(r["k"]),
+            fmt.score(r["davies_bouldin"]),
+            fmt.score(r["silhouette"]),
+            fmt.score(r["calinski_harabasz"], 1),
+            fmt.score(r["inertia"], 1),
+            fmt.pct(r["smallest_share"]),
+            "yes" if r["eligible"] else "no",
+        )
+        for r in sel["scores"]
+    )
+    sample = sel["silhouette_sample_size"]
+    section = Section("technical", "Technical details").add(
+        Paragraph(
+            f"Feature set '{summary['feature_set']}': each feature transformed as listed, then "
+            "standard-scaled (mean and population standard deviation of this data). K-means "
+            f"(scikit-learn, k-means++ with 10 starts, seed {summary['seed']}) for each k in "
+            f"{sel['k_range'][0]}–{sel['k_range'][1]}; the chosen k "
+            f"{_selection_rule(sel)}. Silhouette on a seeded sample of at most {fmt.whole(sample)} customers. "
+            "Every customer belongs to its nearest centre."
+        ),
+        Table(("feature", "transform", "mean", "scale"), features, "llrr"),
+        Table(
+            (
+                "k",
+                "Davies-Bouldin",
+                "silhouette",
+                "Calinski-Harabasz",
+                "inertia",
+                "smallest share",
+                "eligible",
+            ),
+            scores,
+            "rrrrrrl",
+        ),  # fmt: skip
+        figures.selection_chart(summary),
+    )
+    for warning in summary.get("warnings", []):
+        section.add(Callout(f"Warning: {warning}."))
+    timings = tuple(
+        (stage, fmt.seconds(summary["timings"][stage]))
+        for stage in STAGE_NAMES
+        if stage in summary["timings"]
+    )
+    section.add(Table(("stage", "time"), timings, "lr"))
+    versions = ", ".join(f"{name} {v}" for name, v in summary.get("versions", {}).items())
+    section.add(Paragraph(f"Versions: {versions}. Generated {summary['generated_at']}."))
+    return section
+
+
+# Helpers ------------------------------------------------------------------------------
+
+
+def _metric(name: str) -> str:
+    return {"davies_bouldin": "Davies-Bouldin", "silhouette": "silhouette",
+            "calinski_harabasz": "Calinski-Harabasz"}.get(name, name)  # fmt: skip
+
+
+def _selection_rule(sel: dict) -> str:
+    if sel.get("k_fixed"):
+        return "was fixed by --k"
+    verb = "minimises" if sel["metric"] == "davies_bouldin" else "maximises"
+    return (
+        f"{verb} {_metric(sel['metric'])} among the k whose smallest segment holds at least "
+        f"{fmt.pct(sel['min_segment_share'])} of customers"
+    )
+
+
+def _mean(summary: dict, key: str) -> float:
+    segments = summary["segments"]
+    total = sum(s["customers"] for s in segments)
+    return sum(s[key] * s["customers"] for s in segments) / total if total else 0.0

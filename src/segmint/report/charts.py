@@ -1,0 +1,125 @@
+"""Charts as data: what to draw, independent of how (plotly for HTML, matplotlib for PNG).
+
+A chart is a row of panels; each panel is one of a few kinds. The figures module computes
+them from summary.json and segments.parquet; html and png only draw them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str
+    x: list[float]
+    y: list[float]
+    colour: str
+    dashed: bool = False
+    markers: bool = False
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A labelled point on a line panel (the top 20% on the Pareto curve, the chosen k)."""
+
+    x: float
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class LinePanel:
+    title: str
+    x_title: str
+    y_title: str
+    lines: tuple[Line, ...]
+    marks: tuple[Mark, ...] = ()
+    x_percent: bool = False
+    y_percent: bool = False
+    integer_x: bool = False
+
+
+@dataclass(frozen=True)
+class Bars:
+    name: str
+    values: list[float]
+    colours: list[str]  # one per category
+    opacity: float = 1.0
+
+
+@dataclass(frozen=True)
+class BarPanel:
+    title: str
+    categories: list[str]
+    bars: tuple[Bars, ...]
+    y_title: str
+    y_percent: bool = False
+
+
+@dataclass(frozen=True)
+class HeatmapPanel:
+    title: str
+    x_labels: list[str]
+    y_labels: list[str]
+    z: list[list[float | None]]
+    text: list[list[str]]
+    diverging: bool  # centred on 0 (z-scores) or sequential from 0
+    colour_title: str
+    x_title: str = ""
+    y_title: str = ""
+
+
+@dataclass(frozen=True)
+class Box:
+    """Tukey box statistics of one segment (whiskers at the furthest point within 1.5 IQR)."""
+
+    name: str
+    colour: str
+    low: float
+    q1: float
+    median: float
+    q3: float
+    high: float
+    mean: float
+    n: int
+
+
+@dataclass(frozen=True)
+class BoxPanel:
+    title: str
+    y_title: str
+    boxes: tuple[Box, ...]
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class Points:
+    name: str
+    x: list[float]
+    y: list[float]
+    colour: str
+    labels: list[str] = field(default_factory=list)  # hover text (customer ids)
+
+
+@dataclass(frozen=True)
+class ScatterPanel:
+    title: str
+    x_title: str
+    y_title: str
+    groups: tuple[Points, ...]
+    centres: Points | None = None
+
+
+Panel = LinePanel | BarPanel | HeatmapPanel | BoxPanel | ScatterPanel
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One figure: an id (its PNG file name and HTML anchor), a title and its panels in a row."""
+
+    id: str
+    title: str
+    panels: tuple[Panel, ...]
+    height: int = 420  # pixels in the HTML; the PNG keeps the same proportions
+    caption: str = ""
