@@ -75,11 +75,13 @@ def demo(out: Path, quiet: bool) -> None:
 def _run_and_write(inputs: list[str], out: Path, quiet: bool, settings: dict) -> None:
     from segmint.pipeline import segment
     from segmint.progress import reporter
+    from segmint.report.png import ChartPainter
 
-    with reporter(quiet) as progress:
+    # The painter's workers load matplotlib while the pipeline runs.
+    with reporter(quiet) as progress, ChartPainter() as painter:
         result = segment(inputs, progress=progress, **settings)
-        progress("Writing outputs")
-        result.write(out)
+        progress("Writing outputs and the report")
+        result.write(out, painter)
     if not quiet:
         totals, chosen = result.summary["totals"], result.summary["selection"]["chosen_k"]
         click.echo(

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
@@ -28,6 +28,9 @@ from segmint.profile.naming import name_segments
 from segmint.profile.strategy import describe, strategies
 from segmint.profile.traits import levels, segment_traits
 from segmint.settings import Settings
+
+if TYPE_CHECKING:
+    from segmint.report.png import ChartPainter
 
 Progress = Callable[[str], None]
 
@@ -49,11 +52,14 @@ class SegmentationResult:
     model: SegmentModel
     model_json: dict
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write every output file into out_dir, atomically; return out_dir."""
+    def write(self, out_dir: str | Path, painter: ChartPainter | None = None) -> Path:
+        """Write every output file into out_dir, atomically; return out_dir.
+
+        A ChartPainter started before the run draws the report's charts in worker processes.
+        """
         from segmint.io.outputs import write_outputs
 
-        return write_outputs(self, Path(out_dir))
+        return write_outputs(self, Path(out_dir), painter)
 
 
 def segment(
@@ -256,6 +262,7 @@ def _selection_summary(model: SegmentModel, config: Settings) -> dict:
         "k_range": [model.scores_[0].k, model.scores_[-1].k],
         "chosen_k": model.k_,
         "silhouette_sample_size": config.silhouette_sample_size,
+        "n_init": config.n_init,
         "min_segment_share": config.min_segment_share,
         "scores": [s.as_dict() for s in model.scores_],
     }

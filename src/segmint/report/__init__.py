@@ -1,28 +1,22 @@
-"""The report: report.html (interactive) and report.md with charts/*.png, from one document."""
+"""The report: report.html (interactive) and report.md with charts/*.png, from one document.
+
+Imports are lazy so that a chart-drawing worker process loads only what it draws with.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pandas as pd
-
-from segmint.report.build import build_report
-from segmint.report.document import Report
-
-
-def write_report(folder: Path, summary: dict, customers: pd.DataFrame, model_json: dict) -> Report:
-    """Write report.html, report.md and charts/*.png into folder; return the document."""
-    from segmint.report.html import render_html
-    from segmint.report.markdown import CHART_FOLDER, chart_path, render_markdown
-    from segmint.report.png import render_png
-
-    report = build_report(summary, customers, model_json)
-    (folder / "report.html").write_text(render_html(report), encoding="utf-8")
-    (folder / CHART_FOLDER).mkdir(exist_ok=True)
-    for chart in report.charts():
-        (folder / chart_path(chart)).write_bytes(render_png(chart))
-    (folder / "report.md").write_text(render_markdown(report), encoding="utf-8")
-    return report
-
+from typing import Any
 
 __all__ = ["build_report", "write_report"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "build_report":
+        from segmint.report.build import build_report
+
+        return build_report
+    if name == "write_report":
+        from segmint.report.writer import write_report
+
+        return write_report
+    raise AttributeError(f"module 'segmint.report' has no attribute {name!r}")

@@ -34,7 +34,7 @@ def build_report(summary: dict, customers: pd.DataFrame, model_json: dict) -> Re
     inp = summary["input"]
     subtitle = (
         f"{fmt.whole(summary['totals']['customers'])} customers, {len(segments)} segments · "
-        f"{', '.join(inp['files'])} · as of {inp['as_of']}"
+        f"{', '.join(_file_name(f) for f in inp['files'])} · as of {inp['as_of']}"
     )
     return Report(
         "Customer segments",
@@ -277,7 +277,7 @@ def _technical(summary: dict, model_json: dict) -> Section:
         Paragraph(
             f"Feature set '{summary['feature_set']}': each feature transformed as listed, then "
             "standard-scaled (mean and population standard deviation of this data). K-means "
-            f"(scikit-learn, k-means++ with 10 starts, seed {summary['seed']}) for each k in "
+            f"(scikit-learn, k-means++ with {sel['n_init']} starts, seed {summary['seed']}) for each k in "
             f"{sel['k_range'][0]}–{sel['k_range'][1]}; the chosen k "
             f"{_selection_rule(sel)}. Silhouette on a seeded sample of at most {fmt.whole(sample)} customers. "
             "Every customer belongs to its nearest centre."
@@ -317,6 +317,11 @@ def _technical(summary: dict, model_json: dict) -> Section:
 def _metric(name: str) -> str:
     return {"davies_bouldin": "Davies-Bouldin", "silhouette": "silhouette",
             "calinski_harabasz": "Calinski-Harabasz"}.get(name, name)  # fmt: skip
+
+
+def _file_name(path: str) -> str:
+    """Return the last part of a path ("duckdb:shop.db::orders" keeps its table)."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _selection_rule(sel: dict) -> str:

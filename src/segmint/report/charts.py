@@ -123,3 +123,20 @@ class Chart:
     panels: tuple[Panel, ...]
     height: int = 420  # pixels in the HTML; the PNG keeps the same proportions
     caption: str = ""
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Return 1-2-5 tick values that cover [low, high] on a log axis (both above zero)."""
+    import math
+
+    ticks = []
+    for exponent in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
+        for mantissa in (1, 2, 5):
+            value = mantissa * 10.0**exponent
+            if low / 1.5 <= value <= high * 1.5:
+                ticks.append(value)
+    return ticks
+
+
+def tick_label(value: float) -> str:
+    return f"{value:,.0f}" if value >= 1 else f"{value:g}"

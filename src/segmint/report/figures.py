@@ -91,7 +91,12 @@ def segment_share_chart(summary: dict) -> Chart:
         y_title="share",
         y_percent=True,
     )
-    return Chart("revenue-by-segment", "Customers and revenue by segment", (panel,))
+    return Chart(
+        "revenue-by-segment",
+        "Customers and revenue by segment",
+        (panel,),
+        caption="Light bars: the segment's share of customers; dark bars: its share of revenue.",
+    )
 
 
 def profile_heatmap(customers: pd.DataFrame, summary: dict) -> Chart:

@@ -82,16 +82,14 @@ PLAN_RULES: tuple[tuple[str, Condition, str], ...] = (
      "Track how many customers drift into {names} at each refresh and act earlier on those "
      "who do."),
 )  # fmt: skip
-ALWAYS_PLAN = {
-    "short": (
-        "Load segments.csv into the CRM and tag every customer with their segment; keep a "
-        "hold-out group in every campaign so that its effect can be measured.",
-    ),
-    "medium": (
-        "Review the first campaigns against their hold-out groups and keep what lifted "
-        "orders and revenue.",
-    ),
-    "long": (),
+# Actions every plan holds: the first of its horizon, or the last.
+PLAN_FIRST = {
+    "short": "Load segments.csv into the CRM and tag every customer with their segment; keep a "
+    "hold-out group in every campaign so that its effect can be measured.",
+}
+PLAN_LAST = {
+    "medium": "Review the first campaigns against their hold-out groups and keep what lifted "
+    "orders and revenue.",
 }
 HORIZONS = {
     "short": "Short term (0–3 months)",
@@ -118,12 +116,13 @@ def implementation_plan(
     summary: dict, median_interpurchase_days: float | None
 ) -> dict[str, list[str]]:
     """Return horizon → actions, built from the segments present in this run."""
-    plan: dict[str, list[str]] = {h: list(ALWAYS_PLAN[h][:1]) for h in HORIZONS}
+    plan: dict[str, list[str]] = {h: [PLAN_FIRST[h]] if h in PLAN_FIRST else [] for h in HORIZONS}
     for horizon, rule, text in PLAN_RULES:
         held = [s["name"] for s in summary["segments"] if rule(s["traits"])]
         if held:
             plan[horizon].append(text.format(names=_join(held)))
-    plan["medium"].extend(ALWAYS_PLAN["medium"])
+    for horizon, text in PLAN_LAST.items():
+        plan[horizon].append(text)
     plan["long"].append(_refresh_advice(summary, median_interpurchase_days))
     plan["long"].append(_monitoring_advice(summary))
     return plan

@@ -13,6 +13,8 @@ from segmint.report.charts import (
     LinePanel,
     Panel,
     ScatterPanel,
+    log_ticks,
+    tick_label,
 )
 from segmint.report.palette import DIVERGING, SEQUENTIAL
 
@@ -111,6 +113,7 @@ def _(panel: BarPanel, axes: dict) -> tuple[list[dict], dict]:
     categories = [text(c) for c in panel.categories]
     traces = [
         {"type": "bar", "name": text(bars.name), "x": categories, "y": bars.values, **axes,
+         "showlegend": False,  # the colours are the segments'; the caption names the bars
          "marker": {"color": bars.colours, "opacity": bars.opacity,
                     "line": {"color": bars.colours, "width": 1}},
          "hovertemplate": "%{x}: " + ("%{y:.1%}" if panel.y_percent else "%{y}")
@@ -156,8 +159,9 @@ def _(panel: BoxPanel, axes: dict) -> tuple[list[dict], dict]:
         for b in panel.boxes
     ]  # fmt: skip
     y_axis = {"title": {"text": text(panel.y_title)}}
-    if panel.log:
-        y_axis.update(type="log", dtick="D2")  # ticks at 1, 2, 5, 10, 20, 50, ...
+    if panel.log and panel.boxes:
+        ticks = log_ticks(min(b.low for b in panel.boxes), max(b.high for b in panel.boxes))
+        y_axis.update(type="log", tickvals=ticks, ticktext=[tick_label(t) for t in ticks])
     return traces, {"x": {"type": "category", "tickangle": -30}, "y": y_axis}
 
 
