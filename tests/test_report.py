@@ -38,6 +38,7 @@ from segmint.profile.summary import revenue_concentration
 from segmint.report.build import build_report
 from segmint.report.figures import box_stats, segment_map
 from segmint.report.findings import key_findings
+from segmint.report.html import render_html
 from segmint.report.markdown import render_markdown
 from segmint.report.plan import implementation_plan, refresh_cadence
 
@@ -758,3 +759,21 @@ def test_report_states_the_number_of_kmeans_starts(tricky_csv: Path, tmp_path: P
     )
     assert "10 starts" not in technical
     assert "2 starts" in technical
+
+
+def test_report_html_for_a_million_customers_stays_under_8_mb(run: Run) -> None:
+    # The run's customers repeated (with new ids) to 1,000,000: the HTML carries bounded
+    # chart data (box statistics, <= 500 Pareto points, <= 20,000 map points), not customers.
+    copies = -(-1_000_000 // len(run.customers))
+    big = pd.concat(
+        [
+            run.customers.assign(customer_id=run.customers["customer_id"] + f"-{i}")
+            for i in range(copies)
+        ],
+        ignore_index=True,
+    ).iloc[:1_000_000]
+    summary = {**run.summary, "revenue_concentration": revenue_concentration(big)}
+    html = render_html(build_report(summary, big, run.model))
+    size = len(html.encode("utf-8"))
+    assert 4_000_000 < size < 8_000_000  # plotly.js alone is over 4 MB
+    assert html.count('data-chart="') == len(json.loads(script_block(html, "segmint-charts")))

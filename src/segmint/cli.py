@@ -75,13 +75,13 @@ def demo(out: Path, quiet: bool) -> None:
 def _run_and_write(inputs: list[str], out: Path, quiet: bool, settings: dict) -> None:
     from segmint.pipeline import segment
     from segmint.progress import reporter
-    from segmint.report.png import ChartPainter
+    from segmint.report.png import preload
 
-    # The painter's workers load matplotlib while the pipeline runs.
-    with reporter(quiet) as progress, ChartPainter() as painter:
+    preload()  # matplotlib, for the report's charts, loads while the pipeline runs
+    with reporter(quiet) as progress:
         result = segment(inputs, progress=progress, **settings)
         progress("Writing outputs and the report")
-        result.write(out, painter)
+        result.write(out)
     if not quiet:
         totals, chosen = result.summary["totals"], result.summary["selection"]["chosen_k"]
         click.echo(

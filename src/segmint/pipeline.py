@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -28,9 +28,6 @@ from segmint.profile.naming import name_segments
 from segmint.profile.strategy import describe, strategies
 from segmint.profile.traits import levels, segment_traits
 from segmint.settings import Settings
-
-if TYPE_CHECKING:
-    from segmint.report.png import ChartPainter
 
 Progress = Callable[[str], None]
 
@@ -52,14 +49,11 @@ class SegmentationResult:
     model: SegmentModel
     model_json: dict
 
-    def write(self, out_dir: str | Path, painter: ChartPainter | None = None) -> Path:
-        """Write every output file into out_dir, atomically; return out_dir.
-
-        A ChartPainter started before the run draws the report's charts in worker processes.
-        """
+    def write(self, out_dir: str | Path) -> Path:
+        """Write every output file into out_dir, atomically; return out_dir."""
         from segmint.io.outputs import write_outputs
 
-        return write_outputs(self, Path(out_dir), painter)
+        return write_outputs(self, Path(out_dir))
 
 
 def segment(

@@ -18,7 +18,6 @@ from segmint.errors import OutputError
 
 if TYPE_CHECKING:
     from segmint.pipeline import SegmentationResult
-    from segmint.report.png import ChartPainter
 
 TEXT_COLUMNS = ("customer_id", "segment_name", "rfm_segment")
 _FORMULA_START = ("=", "+", "-", "@")
@@ -33,9 +32,7 @@ def check_output_dir(out_dir: Path) -> None:
             raise OutputError(f"--out {out_dir}: cannot write into {folder}")
 
 
-def write_outputs(
-    result: SegmentationResult, out_dir: Path, painter: ChartPainter | None = None
-) -> Path:
+def write_outputs(result: SegmentationResult, out_dir: Path) -> Path:
     """Write every output of result into out_dir; a failure leaves out_dir as it was."""
     from segmint.report.writer import write_report
 
@@ -43,15 +40,11 @@ def write_outputs(
     staging = Path(tempfile.mkdtemp(prefix=".segmint-", dir=_existing_ancestor(out_dir)))
     try:
         _as_if_made_by_mkdir(staging)
-        # The report first: its charts are drawn (by the painter) while the tables are written.
-        finish_report = write_report(
-            staging, result.summary, result.customers, result.model_json, painter
-        )
         write_parquet(result.customers, staging / "segments.parquet")
         write_csv(result.customers, staging / "segments.csv")
         write_json(result.summary, staging / "summary.json")
         write_json(result.model_json, staging / "model.json")
-        finish_report()
+        write_report(staging, result.summary, result.customers, result.model_json)
         _move_into_place(staging, out_dir)
     except OSError as exc:
         raise OutputError(f"--out {out_dir}: cannot write ({exc.strerror or exc})") from None

@@ -213,45 +213,17 @@ def _(panel: ScatterPanel, ax: Any) -> None:
     ax.set_ylabel(panel.y_title, fontsize=9)
 
 
-# Drawing beside the run ---------------------------------------------------------------
+def preload() -> None:
+    """Start importing matplotlib in a background thread.
 
-
-class ChartPainter:
-    """Worker processes that draw PNG charts while the rest of a run goes on.
-
-    matplotlib costs about half a second to import and a tenth of a second per chart,
-    whatever the data's size: started before the run, the workers import it while the data
-    is read and the model fits, then draw the charts while the HTML and the tables are
-    written. Use as a context manager; without one, charts are drawn in this process.
+    The import costs about half a second; started before a run, it overlaps the DuckDB and
+    scikit-learn stages, which release the GIL while they compute.
     """
+    import threading
 
-    def __init__(self, workers: int | None = None) -> None:
-        import multiprocessing
-        import os
-        from concurrent.futures import ProcessPoolExecutor
-
-        self.workers = workers or max(1, min(2, os.cpu_count() or 1))
-        # spawn: a fresh interpreter, never a fork of a process that holds DuckDB's threads
-        self._pool = ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("spawn")
-        )
-        for _ in range(self.workers):
-            self._pool.submit(_warm_up)
-
-    def submit(self, charts: list[Chart]) -> list[Any]:
-        """Start drawing charts; return one future of PNG bytes per chart."""
-        return [self._pool.submit(render_png, chart) for chart in charts]
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def __enter__(self) -> ChartPainter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    threading.Thread(target=_import_matplotlib, name="segmint-preload", daemon=True).start()
 
 
-def _warm_up() -> None:
-    """Import matplotlib and draw once, so that fonts are loaded before the first chart."""
-    render_png(Chart("warm-up", "", (LinePanel("", "", "", ()),), height=100))
+def _import_matplotlib() -> None:
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
