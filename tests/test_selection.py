@@ -53,7 +53,7 @@ def test_a_k_at_the_top_of_the_range_is_warned_about_and_a_fixed_k_is_not() -> N
     chosen, warnings = choose_k(scores, "davies_bouldin")
     assert chosen == 5
     assert warnings == [
-        "the chosen k = 5 is the top of the range 3–5: davies-bouldin might improve further "
+        "the chosen k = 5 is the top of the range 3–5: Davies-Bouldin might improve further "
         "with more segments (try --k-max 10, or fix --k)"
     ]
     assert choose_k([_score(5, 0.7, 0.2, 90)], "davies_bouldin") == (5, [])

@@ -10,6 +10,12 @@ import numpy as np
 from segmint.errors import UsageError
 
 MAXIMISED = ("silhouette", "calinski_harabasz")
+# How people write each metric's name (the report and every message use these).
+METRIC_LABELS = {
+    "davies_bouldin": "Davies-Bouldin",
+    "silhouette": "silhouette",
+    "calinski_harabasz": "Calinski-Harabasz",
+}
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,7 @@ def _edge_warnings(scores: list[KScore], chosen: int, metric: str) -> list[str]:
     ks = [s.k for s in scores]
     if len(ks) < 2:
         return []
-    label = metric.replace("_", "-")
+    label = METRIC_LABELS.get(metric, metric)
     if chosen == max(ks):
         return [
             f"the chosen k = {chosen} is the top of the range {min(ks)}–{max(ks)}: "

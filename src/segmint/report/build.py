@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from segmint.features.rfm import RFM_SEGMENT_NAMES
+from segmint.model.selection import METRIC_LABELS
 from segmint.report import figures
 from segmint.report import format as fmt
 from segmint.report.document import (
@@ -315,8 +316,7 @@ def _technical(summary: dict, model_json: dict) -> Section:
 
 
 def _metric(name: str) -> str:
-    return {"davies_bouldin": "Davies-Bouldin", "silhouette": "silhouette",
-            "calinski_harabasz": "Calinski-Harabasz"}.get(name, name)  # fmt: skip
+    return METRIC_LABELS.get(name, name)
 
 
 def _file_name(path: str) -> str:

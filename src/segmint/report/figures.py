@@ -7,6 +7,7 @@ import pandas as pd
 
 from segmint.features.rfm import RFM_MAP
 from segmint.model.segment_model import SegmentModel
+from segmint.model.selection import MAXIMISED, METRIC_LABELS
 from segmint.profile.summary import spend_ranking
 from segmint.profile.traits import segment_traits
 from segmint.report import format as fmt
@@ -239,11 +240,8 @@ def selection_chart(summary: dict) -> Chart:
     rows = selection["scores"]
     chosen = selection["chosen_k"]
     panels = []
-    for metric, title, better in (
-        ("davies_bouldin", "Davies-Bouldin", "lower is better"),
-        ("silhouette", "silhouette", "higher is better"),
-        ("calinski_harabasz", "Calinski-Harabasz", "higher is better"),
-    ):
+    for metric, title in METRIC_LABELS.items():
+        better = "higher is better" if metric in MAXIMISED else "lower is better"
         points = [(r["k"], r[metric]) for r in rows if r[metric] is not None]
         at_chosen = [v for k, v in points if k == chosen]
         panels.append(

@@ -100,9 +100,12 @@ def _(panel: LinePanel, ax: Any) -> None:
     for line in panel.lines:
         ax.plot(line.x, line.y, color=line.colour, linestyle="--" if line.dashed else "-",
                 marker="o" if line.markers else None, markersize=4, label=line.name)  # fmt: skip
+    right_end = max((max(line.x) for line in panel.lines if line.x), default=0)
     for mark in panel.marks:
         ax.plot([mark.x], [mark.y], "o", color="#333333", markersize=5)
-        ax.annotate(mark.label, (mark.x, mark.y), xytext=(12, -14), textcoords="offset points",
+        at_right = mark.x >= right_end
+        ax.annotate(mark.label, (mark.x, mark.y), xytext=(-12 if at_right else 12, -14),
+                    textcoords="offset points", ha="right" if at_right else "left",
                     fontsize=8.5, bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#999"})  # fmt: skip
     if panel.x_percent:
         ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
