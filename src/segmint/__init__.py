@@ -1,8 +1,8 @@
 """Segmint: customer segments from a raw transaction log.
 
 Public API: ``segment()`` runs the whole pipeline; ``SegmentModel`` and ``load_model()``
-reuse a fitted model. Imported lazily, so that ``segmint --help`` and the report's
-chart-drawing workers do not load DuckDB, pandas and scikit-learn.
+reuse a fitted model. Imported lazily, so that ``segmint --help`` and a module that only
+draws charts do not load DuckDB, pandas and scikit-learn.
 """
 
 from __future__ import annotations

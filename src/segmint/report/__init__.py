@@ -1,6 +1,6 @@
 """The report: report.html (interactive) and report.md with charts/*.png, from one document.
 
-Imports are lazy so that a chart-drawing worker process loads only what it draws with.
+Imports are lazy: importing one renderer (segmint.report.png) loads only what it draws with.
 """
 
 from __future__ import annotations
