@@ -24,3 +24,18 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+def load_benchmark(name: str):
+    """Import benchmarks/<name>.py (the folder is not a package) once per test session."""
+    import importlib.util
+    import sys
+
+    full = f"segmint_benchmarks_{name}"
+    if full not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(full, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[full] = module
+        spec.loader.exec_module(module)
+    return sys.modules[full]

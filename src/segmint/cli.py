@@ -42,6 +42,17 @@ def app() -> None:
 @click.option("--date-format", help="strftime codes of the date column, e.g. '%d/%m/%Y %H:%M'.")
 @click.option("--keep-duplicates", is_flag=True, help="Keep exact duplicate rows.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--sample-size",
+    type=int,
+    default=20_000,
+    show_default=True,
+    help="Customers on which k is chosen (seeded sample); the chosen k is refitted on all.",
+)
+@click.option(
+    "--memory-limit", help="DuckDB memory limit, e.g. 2GB; beyond it DuckDB spills to disk."
+)
+@click.option("--threads", type=int, help="DuckDB threads (default: one per core).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def run(
     inputs: tuple[str, ...], out: Path, column: tuple[str, ...], quiet: bool, **options: object

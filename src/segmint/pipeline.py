@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from segmint import __version__
-from segmint.errors import InputError
+from segmint.errors import InputError, UsageError
 from segmint.features.build import customer_features
 from segmint.features.clean import clean
 from segmint.io.inputs import Lines, open_lines
@@ -74,7 +74,7 @@ def segment(
 
     with (
         tempfile.TemporaryDirectory(prefix="segmint-") as workdir,
-        duckdb.connect() as con,
+        _connect(config, Path(workdir)) as con,
         _input_errors(inputs),
     ):
         with stage("read"):
@@ -86,7 +86,7 @@ def segment(
                 con, cleaned.as_of, lines.has("quantity"), lines.has("category")
             )
         with stage("model"):
-            model = _fit(customers, config)
+            model = _fit(customers, config, _sub_progress(progress, STAGES["model"]))
         with stage("profile"):
             segments = _profile(con, customers, model, config, Path(workdir))
     table = _customer_table(customers, model)
@@ -117,6 +117,26 @@ def segment(
     return SegmentationResult(table, summary, model, model_json)
 
 
+def _connect(config: Settings, workdir: Path) -> duckdb.DuckDBPyConnection:
+    """Return an in-memory DuckDB that spills to workdir, with the run's memory and threads."""
+    options: dict[str, Any] = {"temp_directory": str(workdir / "spill")}
+    if config.memory_limit:
+        options["memory_limit"] = config.memory_limit
+    if config.threads:
+        options["threads"] = config.threads
+    try:
+        return duckdb.connect(config=options)
+    except duckdb.Error as exc:
+        detail = str(exc).strip().splitlines()[0]
+        raise UsageError(f"--memory-limit/--threads: {detail}") from None
+
+
+def _sub_progress(progress: Progress | None, stage: str) -> Progress | None:
+    if progress is None:
+        return None
+    return lambda step: progress(f"{stage}: {step}")
+
+
 # DuckDB's errors about the data itself (a malformed CSV line past the sniffed sample, a
 # damaged compressed file); other DuckDB errors are bugs and keep their traceback.
 _DATA_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
@@ -134,7 +154,9 @@ def _input_errors(inputs: list[Any]) -> Iterator[None]:
         raise InputError(f"{names}: cannot be read ({detail})") from None
 
 
-def _fit(customers: pd.DataFrame, config: Settings) -> SegmentModel:
+def _fit(
+    customers: pd.DataFrame, config: Settings, progress: Progress | None = None
+) -> SegmentModel:
     features = clustering_features(config.feature_set, customers.columns)
     model = SegmentModel(
         features,
@@ -147,8 +169,9 @@ def _fit(customers: pd.DataFrame, config: Settings) -> SegmentModel:
         silhouette_sample_size=config.silhouette_sample_size,
         n_init=config.n_init,
         seed=config.seed,
+        sample_size=config.sample_size,
     )
-    return model.fit(customers)
+    return model.fit(customers, progress)
 
 
 def _profile(
@@ -257,6 +280,9 @@ def _selection_summary(model: SegmentModel, config: Settings) -> dict:
         "chosen_k": model.k_,
         "silhouette_sample_size": config.silhouette_sample_size,
         "n_init": config.n_init,
+        # K-means starts run on a seeded sample of this many customers, refined on all
+        "sample_size": len(model.labels_) if not model.sampled_ else config.sample_size,
+        "sampled": model.sampled_,
         "min_segment_share": config.min_segment_share,
         "scores": [s.as_dict() for s in model.scores_],
     }

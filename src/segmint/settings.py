@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -49,6 +50,12 @@ class Settings:
     silhouette_sample_size: int = 5000
     n_init: int = 10
     seed: int = 0
+    sample_size: int = 20_000
+    """Customers on which k is chosen (a seeded sample; all customers when fewer)."""
+    memory_limit: str | None = None
+    """DuckDB's memory limit, e.g. '2GB'; beyond it DuckDB spills to disk."""
+    threads: int | None = None
+    """DuckDB's threads; default: one per core."""
 
     @classmethod
     def create(cls, **kwargs: object) -> Settings:
@@ -88,8 +95,19 @@ class Settings:
             raise UsageError("silhouette_sample_size must be at least 10")
         if self.n_init < 1:
             raise UsageError("n_init must be at least 1")
+        if self.sample_size < 1000:
+            raise UsageError(f"--sample-size {self.sample_size}: must be at least 1000")
+        if self.threads is not None and self.threads < 1:
+            raise UsageError(f"--threads {self.threads}: must be at least 1")
+        if self.memory_limit is not None and not _MEMORY.fullmatch(self.memory_limit.strip()):
+            raise UsageError(
+                f"--memory-limit {self.memory_limit!r}: write a size such as 2GB or 500MB"
+            )
         if self.seed < 0:
             raise UsageError(f"--seed {self.seed}: must be a non-negative integer")
+
+
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
 def _choice(option: str, value: str, allowed: tuple[str, ...]) -> None:

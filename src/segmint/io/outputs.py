@@ -85,20 +85,27 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     pq.write_table(table, path)
 
 
-def spreadsheet_safe(value: Any) -> Any:
-    """Return text that a spreadsheet will not run as a formula (a leading ')."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write the per-customer table as CSV, with formula-like text cells neutralised."""
+    """Write the per-customer table as CSV, with formula-like text cells neutralised.
+
+    DuckDB writes it (quoting only where needed, as pandas would, in a fraction of the time).
+    """
+    import duckdb
+
     safe = frame.copy()
     for column in TEXT_COLUMNS:
         if column in safe:
-            safe[column] = safe[column].map(spreadsheet_safe)
-    safe.to_csv(path, index=False, lineterminator="\n")
+            text = safe[column]
+            risky = text.str.startswith(_FORMULA_START, na=False)
+            safe[column] = text.where(~risky, "'" + text)
+    table = pa.Table.from_pandas(safe, preserve_index=False)
+    with duckdb.connect() as con:
+        con.register("customer_table", table)
+        con.execute(f"COPY customer_table TO {_sql_string(str(path))} (HEADER, DELIMITER ',')")
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _json_ready(value: Any) -> Any:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from segmint.model.selection import (
     count_distinct,
     fit_kmeans,
     nearest_centre,
+    one_thread,
     score_labels,
 )
 
@@ -44,6 +47,7 @@ class SegmentModel:
         silhouette_sample_size: int = 5000,
         n_init: int = 10,
         seed: int = 0,
+        sample_size: int = 20_000,
     ) -> None:
         self.features = features
         self.transform = transform
@@ -55,41 +59,65 @@ class SegmentModel:
         self.silhouette_sample_size = silhouette_sample_size
         self.n_init = n_init
         self.seed = seed
+        self.sample_size = sample_size
 
     # Learning -------------------------------------------------------------------------
 
-    def fit(self, customers: pd.DataFrame) -> SegmentModel:
-        """Learn scaling, choose k, fit the centres; segment ids ordered by revenue, largest first."""
+    def fit(
+        self, customers: pd.DataFrame, progress: Callable[[str], None] | None = None
+    ) -> SegmentModel:
+        """Learn scaling, choose k, fit the centres; segment ids ordered by revenue, largest first.
+
+        With more than `sample_size` customers, each k's K-means starts (k-means++, n_init
+        of them) run on a seeded sample; the best is then refined on every customer (Lloyd
+        iterations to convergence from the sample's centres) before it is scored.
+        """
         self.transforms_ = [transform_of(f, self.transform) for f in self.features]
         raw = self._transformed(customers)
         self.mean_ = raw.mean(axis=0)
         scale = raw.std(axis=0)  # population standard deviation
         self.scale_ = np.where(scale > 0, scale, 1.0)
         X = (raw - self.mean_) / self.scale_
-        ks = candidate_ks(self.k, self.k_min, self.k_max, count_distinct(X))
+        monetary = customers["monetary"].to_numpy()
+        ks = candidate_ks(
+            self.k, self.k_min, self.k_max, count_distinct(X, enough=(self.k or self.k_max) + 1)
+        )
+        sample = self._sample_rows(X, max(ks))
+        self.sampled_ = sample is not None
         fits: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         scores: list[KScore] = []
-        for k in ks:
-            centers = fit_kmeans(X, k, self.n_init, self.seed)
-            labels = nearest_centre(X, centers)
-            centers, labels = _order_by_revenue(centers, labels, customers["monetary"].to_numpy())
-            fits[k] = (centers, labels)
-            scores.append(
-                score_labels(
-                    X,
-                    labels,
-                    centers,
-                    self.min_segment_share,
-                    self.silhouette_sample_size,
-                    self.seed,
-                )
-            )
+        clock = _Clock(len(ks), progress)
+        with one_thread():
+            for k in ks:
+                clock.tick(f"k = {k}")
+                if sample is None:
+                    centers = fit_kmeans(X, k, self.n_init, self.seed)
+                else:
+                    started = fit_kmeans(X[sample], k, self.n_init, self.seed)
+                    centers = fit_kmeans(X, k, 1, self.seed, init=started)
+                fits[k] = _order_by_revenue(centers, nearest_centre(X, centers), monetary)
+                scores.append(self._score(X, *fits[k]))
         metric = "davies_bouldin" if self.k is not None else self.select
         self.k_, self.warnings_ = choose_k(scores, metric)
         self.scores_ = scores
         self.centers_, self.labels_ = fits[self.k_]
         self.names_ = [f"Segment {i}" for i in range(self.k_)]
         return self
+
+    def _score(self, X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> KScore:
+        return score_labels(
+            X, labels, centers, self.min_segment_share, self.silhouette_sample_size, self.seed
+        )
+
+    def _sample_rows(self, X: np.ndarray, k_max: int) -> np.ndarray | None:
+        """Return the seeded sample of rows that k is chosen on, or None for all rows."""
+        if len(X) <= self.sample_size:
+            return None
+        rng = np.random.default_rng(self.seed)
+        rows = np.sort(rng.choice(len(X), self.sample_size, replace=False))
+        if count_distinct(X[rows], enough=k_max + 1) <= k_max:
+            return None  # too few distinct points in the sample: use every customer
+        return rows
 
     # Using ----------------------------------------------------------------------------
 
@@ -188,3 +216,21 @@ def _order_by_revenue(
     new_id = np.empty(k, dtype=np.int64)
     new_id[order] = np.arange(k)
     return centers[order], new_id[labels]
+
+
+class _Clock:
+    """Announce each step of the model stage with the time it should still take."""
+
+    def __init__(self, steps: int, progress: Callable[[str], None] | None) -> None:
+        self.steps, self.progress = steps, progress
+        self.done = 0
+        self.start = time.perf_counter()
+
+    def tick(self, what: str) -> None:
+        if self.progress is not None:
+            eta = ""
+            if self.done:
+                left = (time.perf_counter() - self.start) / self.done * (self.steps - self.done)
+                eta = f", about {left:.0f} s left"
+            self.progress(f"{what} ({self.done + 1} of {self.steps}{eta})")
+        self.done += 1

@@ -279,7 +279,7 @@ def _technical(summary: dict, model_json: dict) -> Section:
             f"Feature set '{summary['feature_set']}': each feature transformed as listed, then "
             "standard-scaled (mean and population standard deviation of this data). K-means "
             f"(scikit-learn, k-means++ with {sel['n_init']} starts, seed {summary['seed']}) for each k in "
-            f"{sel['k_range'][0]}–{sel['k_range'][1]}; the chosen k "
+            f"{sel['k_range'][0]}–{sel['k_range'][1]}{_sampling(sel, summary['seed'])}; the chosen k "
             f"{_selection_rule(sel)}. Silhouette on a seeded sample of at most {fmt.whole(sample)} customers. "
             "Every customer belongs to its nearest centre."
         ),
@@ -322,6 +322,15 @@ def _metric(name: str) -> str:
 def _file_name(path: str) -> str:
     """Return the last part of a path ("duckdb:shop.db::orders" keeps its table)."""
     return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _sampling(sel: dict, seed: int) -> str:
+    if not sel.get("sampled"):
+        return ", fitted on every customer"
+    return (
+        f", its starts run on a random sample of {fmt.whole(sel['sample_size'])} customers "
+        f"(seed {seed}) and the best refined on every customer"
+    )
 
 
 def _selection_rule(sel: dict) -> str:
