@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= segmint-demo
 
-.PHONY: demo test lint install install-dev chromium clean
+.PHONY: demo test lint install install-dev chromium bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,14 @@ test: lint chromium
 	  echo "warning: chromium is not installed and cannot be installed here: browser tests deselected" >&2; \
 	  $(BIN)/python -m pytest -m "not browser"; \
 	fi
+
+# Benchmarks (not part of `make test`): Segmint against the pandas + scikit-learn notebook
+# and a plain DuckDB GROUP BY, on generated logs. `make bench SIZES="1M 10M 50M"` for all.
+SIZES ?= 1M 10M
+BENCH_DIR ?= bench-data
+bench: install-dev
+	$(BIN)/python benchmarks/run.py --sizes $(SIZES) --data-dir $(BENCH_DIR) \
+	  --results $(BENCH_DIR)/results.json
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache build src/*.egg-info

@@ -88,7 +88,7 @@ def segment(
         with stage("model"):
             model = _fit(customers, config, _sub_progress(progress, STAGES["model"]))
         with stage("profile"):
-            segments = _profile(con, customers, model, config, Path(workdir))
+            segments = _profile(con, customers, model, config, Path(workdir), lines.has("category"))
     table = _customer_table(customers, model)
     inputs_summary = _input_summary(lines, cleaned, customers)
     for entry in segments:
@@ -180,12 +180,13 @@ def _profile(
     model: SegmentModel,
     config: Settings,
     workdir: Path,
+    has_category: bool,
 ) -> list[dict]:
     """Name the model's segments and return their summary entries."""
     k, labels = model.k_, model.labels_
     traits = segment_traits(customers, labels, k)
     model.names_ = name_segments(traits)
-    categories = _top_categories(con, customers, labels)
+    categories = _top_categories(con, customers, labels) if has_category else {}
     attributes = None
     if config.customers_file:
         attributes = describe_attributes(
@@ -218,12 +219,11 @@ def _top_categories(
     rows = con.execute(
         """
         SELECT segment_id, category FROM (
-            SELECT m.segment_id, l.category,
+            SELECT m.segment_id, c.category,
                    row_number() OVER (PARTITION BY m.segment_id
-                                      ORDER BY sum(l.line_amount) DESC, l.category) AS rank
-            FROM clean_lines AS l JOIN segment_membership AS m USING (customer_id)
-            WHERE NOT l.is_return AND l.category IS NOT NULL
-            GROUP BY m.segment_id, l.category
+                                      ORDER BY sum(c.gross_spend) DESC, c.category) AS rank
+            FROM customer_category_spend AS c JOIN segment_membership AS m USING (customer_id)
+            GROUP BY m.segment_id, c.category
         ) WHERE rank <= 3 ORDER BY segment_id, rank
         """
     ).fetchall()

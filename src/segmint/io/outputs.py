@@ -88,20 +88,30 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write the per-customer table as CSV, with formula-like text cells neutralised.
 
-    DuckDB writes it (quoting only where needed, as pandas would, in a fraction of the time).
+    DuckDB writes it (quoting only where needed, as pandas would, in a fraction of the time),
+    prefixing a ' to every text cell that a spreadsheet would run as a formula.
     """
     import duckdb
 
-    safe = frame.copy()
-    for column in TEXT_COLUMNS:
-        if column in safe:
-            text = safe[column]
-            risky = text.str.startswith(_FORMULA_START, na=False)
-            safe[column] = text.where(~risky, "'" + text)
-    table = pa.Table.from_pandas(safe, preserve_index=False)
+    starts = ", ".join(_sql_string(c) for c in _FORMULA_START)
+    quote = _sql_string("'")
+    safe = [
+        f"CASE WHEN left({_ident(c)}, 1) IN ({starts}) THEN {quote} || {_ident(c)} "
+        f"ELSE {_ident(c)} END AS {_ident(c)}"
+        for c in TEXT_COLUMNS
+        if c in frame.columns
+    ]
+    table = pa.Table.from_pandas(frame, preserve_index=False)
     with duckdb.connect() as con:
         con.register("customer_table", table)
-        con.execute(f"COPY customer_table TO {_sql_string(str(path))} (HEADER, DELIMITER ',')")
+        con.execute(
+            f"COPY (SELECT * REPLACE ({', '.join(safe)}) FROM customer_table) "
+            f"TO {_sql_string(str(path))} (HEADER, DELIMITER ',')"
+        )
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _sql_string(text: str) -> str:
