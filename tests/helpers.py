@@ -16,6 +16,17 @@ DROP_REASONS = (
     "returns_only",
 )
 
+# Every file and folder a run writes into --out (CONTRACT §5, plus the report's charts/).
+OUTPUTS = (
+    "segments.parquet",
+    "segments.csv",
+    "summary.json",
+    "model.json",
+    "report.md",
+    "report.html",
+    "charts",
+)
+
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     """Write header and rows as a UTF-8 CSV at path and return path."""

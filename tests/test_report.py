@@ -633,16 +633,17 @@ def test_segment_map_samples_20000_points_of_a_large_base() -> None:
     assert len(other) == 20_000 and set(other) != set(points)
 
 
-def test_report_says_the_map_is_a_sample(run: Run) -> None:
-    # The run's customers repeated (with new ids) past 20,000.
-    copies = -(-25_000 // len(run.customers))
-    big = pd.concat(
-        [
-            run.customers.assign(customer_id=run.customers["customer_id"] + f"-{i}")
-            for i in range(copies)
-        ],
+def repeated(customers: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Return the first n rows of customers repeated, each copy with new ids (id-0, id-1, …)."""
+    copies = -(-n // len(customers))
+    return pd.concat(
+        [customers.assign(customer_id=customers["customer_id"] + f"-{i}") for i in range(copies)],
         ignore_index=True,
-    )
+    ).iloc[:n]
+
+
+def test_report_says_the_map_is_a_sample(run: Run) -> None:
+    big = repeated(run.customers, 25_000)  # past 20,000
     md = render_markdown(build_report(run.summary, big, run.model))
     paragraph = section_text(md, "Segment map")
     assert f"a random sample of 20,000 of the {len(big):,} customers" in paragraph
@@ -764,14 +765,7 @@ def test_report_states_the_number_of_kmeans_starts(tricky_csv: Path, tmp_path: P
 def test_report_html_for_a_million_customers_stays_under_8_mb(run: Run) -> None:
     # The run's customers repeated (with new ids) to 1,000,000: the HTML carries bounded
     # chart data (box statistics, <= 500 Pareto points, <= 20,000 map points), not customers.
-    copies = -(-1_000_000 // len(run.customers))
-    big = pd.concat(
-        [
-            run.customers.assign(customer_id=run.customers["customer_id"] + f"-{i}")
-            for i in range(copies)
-        ],
-        ignore_index=True,
-    ).iloc[:1_000_000]
+    big = repeated(run.customers, 1_000_000)
     summary = {**run.summary, "revenue_concentration": revenue_concentration(big)}
     html = render_html(build_report(summary, big, run.model))
     size = len(html.encode("utf-8"))

@@ -25,15 +25,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-OUTPUTS = (
-    "segments.parquet",
-    "segments.csv",
-    "summary.json",
-    "model.json",
-    "report.md",
-    "report.html",
-    "charts",
-)
+from helpers import OUTPUTS
+
 PYTHON_CLI = [sys.executable, "-m", "segmint.cli"]
 
 

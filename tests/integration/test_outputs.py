@@ -19,17 +19,10 @@ import pyarrow as pa
 import pytest
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
+from helpers import OUTPUTS
+
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 RETAIL = DATA / "online_retail_sample.csv"
-OUTPUTS = (
-    "segments.parquet",
-    "segments.csv",
-    "summary.json",
-    "model.json",
-    "report.md",
-    "report.html",
-    "charts",
-)
 REL = 1e-9
 
 
