@@ -10,10 +10,12 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from segmint.errors import SegmintError
 from segmint.model.segment_model import SegmentModel
 from segmint.model.selection import (
+    BLOCK_ROWS,
     KScore,
     candidate_ks,
     choose_k,
     count_distinct,
+    davies_bouldin_and_calinski_harabasz,
     nearest_centre,
     score_labels,
 )
@@ -116,3 +118,36 @@ def test_segment_ids_are_ordered_by_revenue_and_predict_reproduces_labels() -> N
     restored = SegmentModel.from_json(model.to_json(as_of="2020-01-01", feature_set="rfm"))
     assert (restored.predict(customers) == model.labels_).all()
     assert len(customers) == n
+
+
+def test_nearest_centre_in_blocks_equals_the_direct_computation() -> None:
+    # More rows than one block, so that the blocks' seams are crossed.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(BLOCK_ROWS + 12_345, 3))
+    centers = rng.normal(size=(7, 3))
+    direct = np.column_stack([((X - c) ** 2).sum(axis=1) for c in centers]).argmin(axis=1)
+    assert (nearest_centre(X, centers) == direct).all()
+
+
+def test_count_distinct_stops_early_only_when_there_are_enough() -> None:
+    # 150,000 rows: the first 100,000 hold the points 0..9, the rest 10..19.
+    X = np.concatenate([np.arange(100_000) % 10, 10 + np.arange(50_000) % 10])[:, None]
+    X = X.astype(float)
+    assert count_distinct(X) == 20
+    assert count_distinct(X, enough=5) == 10  # enough seen in the first 100,000 rows
+    assert count_distinct(X, enough=11) == 20  # not enough there: every row is counted
+
+
+def test_davies_bouldin_and_calinski_harabasz_ignore_empty_segment_ids() -> None:
+    # Labels 0 and 2 (no segment 1): the same indices as scikit-learn on labels 0 and 1.
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [4.0, 0.0], [4.0, 2.0]])
+    labels = np.array([0, 0, 2, 2])
+    db, ch = davies_bouldin_and_calinski_harabasz(X, labels)
+    # By hand: centroids (0, 0.5) and (4, 1); spreads 0.5 and 1; centroid distance
+    # sqrt(16.25) -> DB = (0.5 + 1) / sqrt(16.25). CH, with the mean (2, 0.75):
+    # between = 2·(4 + 0.0625) + 2·(4 + 0.0625) = 16.25, within = 2·0.25 + 2·1 = 2.5,
+    # CH = (16.25 / (k - 1 = 1)) / (2.5 / (n - k = 2)) = 13.
+    assert db == pytest.approx(1.5 / np.sqrt(16.25), rel=1e-12)
+    assert ch == pytest.approx(13.0, rel=1e-12)
+    assert db == pytest.approx(davies_bouldin_score(X, labels), rel=1e-12)
+    assert ch == pytest.approx(calinski_harabasz_score(X, labels), rel=1e-12)

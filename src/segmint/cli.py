@@ -47,7 +47,7 @@ def app() -> None:
     type=int,
     default=20_000,
     show_default=True,
-    help="Customers on which k is chosen (seeded sample); the chosen k is refitted on all.",
+    help="Customers on which K-means starts run (seeded sample); the best is refined on all.",
 )
 @click.option(
     "--memory-limit", help="DuckDB memory limit, e.g. 2GB; beyond it DuckDB spills to disk."

@@ -66,8 +66,8 @@ def squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
 def count_distinct(X: np.ndarray, enough: int | None = None) -> int:
     """Return the number of distinct points (rows) of X.
 
-    With `enough`, a seeded-free shortcut: when the first 100,000 rows already hold that many
-    distinct points, return their count (the caller only needs to know there are enough).
+    With `enough`, a shortcut: when the first 100,000 rows already hold that many distinct
+    points, return their count (the caller only needs to know that there are enough).
     """
     head = X[:100_000]
     if enough is not None and len(X) > len(head):
