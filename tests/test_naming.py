@@ -21,7 +21,7 @@ from segmint.profile.naming import NAME_RULES, base_name, name_segments
 from segmint.profile.strategy import describe, strategies
 from segmint.profile.traits import MIN_LOG_DISTANCE, Trait, segment_traits
 
-# /work/shared/data, found from this file's location (/work/main/tests/test_naming.py).
+# the shared data folder beside the repository, found from this file's location.
 DATA = next(
     p / "shared" / "data"
     for p in Path(__file__).resolve().parents
