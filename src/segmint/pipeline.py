@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -192,10 +193,11 @@ def _profile(
         attributes = describe_attributes(
             customers, labels, load_customers(con, config.customers_file, workdir), k
         )
+    total_revenue = math.fsum(customers["monetary"])
     segments = []
     for i in range(k):
         entry = {"id": i, "name": model.names_[i]}
-        numbers = figures.segment_figures(customers, labels, i)
+        numbers = figures.segment_figures(customers, labels, i, total_revenue)
         entry["description"] = describe(
             entry["name"], numbers["customers"], numbers["share"], traits[i]
         )

@@ -29,10 +29,13 @@ def totals(customers: pd.DataFrame) -> dict:
     }
 
 
-def segment_figures(customers: pd.DataFrame, labels: np.ndarray, segment: int) -> dict:
+def segment_figures(
+    customers: pd.DataFrame, labels: np.ndarray, segment: int, total_revenue: float | None = None
+) -> dict:
     """Return one segment's size, revenue and mean behaviour."""
     inside = customers[labels == segment]
-    total_revenue = math.fsum(customers["monetary"])
+    if total_revenue is None:  # callers looping over segments pass it once
+        total_revenue = math.fsum(customers["monetary"])
     revenue = math.fsum(inside["monetary"])
     orders = int(inside["frequency"].sum())
     return {
