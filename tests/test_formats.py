@@ -257,6 +257,52 @@ def test_wrong_date_format_for_most_rows_is_an_error(tmp_path):
         segment(path, k=2, date_format="%d/%m/%Y")
 
 
+def test_head_decides_when_it_is_clear_and_says_so():
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE t (d VARCHAR)")
+        dates = ["13/01/2010", "25/12/2010"] + ["2010-12-01"] * 8
+        con.executemany("INSERT INTO t VALUES (?)", [(d,) for d in dates])
+        head = detect_date_reading(con, "t", "d", "test.csv", head_rows=2)
+        whole = detect_date_reading(con, "t", "d", "test.csv")
+    # The first two rows are day-first; the whole column is mostly ISO.
+    assert head.formats == ("%d/%m/%Y",) and not head.whole_column
+    assert whole.formats == ("ISO 8601",) and whole.whole_column
+
+
+def test_ambiguous_head_falls_back_to_the_whole_column():
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE t (d VARCHAR)")
+        dates = ["01/02/2010", "03/04/2010", "05/06/2010", "25/12/2010"]
+        con.executemany("INSERT INTO t VALUES (?)", [(d,) for d in dates])
+        reading = detect_date_reading(con, "t", "d", "test.csv", head_rows=3)
+    assert reading.formats == ("%d/%m/%Y",) and reading.whole_column
+
+
+def test_head_with_every_row_is_the_whole_column():
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE t (d VARCHAR)")
+        con.executemany("INSERT INTO t VALUES (?)", [("25/12/2010",), ("13/01/2010",)])
+        reading = detect_date_reading(con, "t", "d", "test.csv", head_rows=2)
+    assert reading.whole_column
+
+
+def test_format_change_after_the_head_is_read_from_the_whole_column(tmp_path, monkeypatch):
+    # The log's first rows have four-digit years; two-digit years appear further down. The
+    # head's reading leaves those unread, so the whole column is read again.
+    monkeypatch.setattr("segmint.io.formats.HEAD_ROWS", 3)
+    dates = ["12/13/2010 10:08", "12/14/2010 10:08", "12/15/2010 10:08"]
+    dates += ["2/20/11 11:39", "3/1/11 9:00", "12/09/2011 9:44"]
+    path = write_log(tmp_path / "a.csv", dates)
+    result = segment(path, k=2, n_init=2)
+    assert result.summary["input"]["rows_dropped"]["bad_date"] == 0
+    assert result.summary["input"]["date_format"] == "%m/%d/%y %H:%M or %m/%d/%Y %H:%M"
+    # A's last order is 20 February 2011; as_of 9 December 2011.
+    assert result.customers.set_index("customer_id").loc["A", "recency_days"] == 292
+    # Read with the head's reading only, the two-digit years would be bad dates.
+    monkeypatch.setattr("segmint.features.clean.read_dates_from_whole_column", lambda *a: False)
+    assert segment(path, k=2, n_init=2).summary["input"]["rows_dropped"]["bad_date"] == 2
+
+
 # Numbers ---------------------------------------------------------------------------------
 
 

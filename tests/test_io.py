@@ -462,3 +462,19 @@ def test_header_matching_no_required_role_lists_columns(tmp_path):
     path.write_text("CustomerID,Amount\nA,1\nB,2\nC,3\n")
     with pytest.raises(SegmintError, match=r"date.*'CustomerID', 'Amount'"):
         segment(path, k=2)
+
+
+def test_encoding_check_skips_ascii_but_not_a_split_character(tmp_path, monkeypatch):
+    # Chunks of 8 bytes: a two-byte 'é' split across a chunk boundary, then ASCII chunks.
+    from segmint.io import text
+
+    monkeypatch.setattr(text, "_CHUNK", 8)
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"ab" + "é".encode() + b"cdefghijklmnopqrstuvwxyz\n")
+    assert text.detect_encoding(path, False) == "utf-8"
+    # The continuation byte alone, at the start of an otherwise ASCII chunk, is not UTF-8.
+    path.write_bytes(b"abcd" + "é".encode()[:1] + b"xyzabcdefgh\n")
+    assert text.detect_encoding(path, False) == "cp1252"
+    # An invalid byte long after many ASCII chunks is still found.
+    path.write_bytes(b"x" * 1000 + "€".encode("cp1252") + b"\n")
+    assert text.detect_encoding(path, False) == "cp1252"

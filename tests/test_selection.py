@@ -18,6 +18,8 @@ from segmint.model.selection import (
     davies_bouldin_and_calinski_harabasz,
     nearest_centre,
     score_labels,
+    silhouette_rows,
+    silhouettes,
 )
 
 
@@ -78,7 +80,7 @@ def test_scores_match_scikit_learn_and_eligibility_uses_smallest_share() -> None
     X = np.vstack([rng.normal(0, 1, (40, 2)), rng.normal(6, 1, (58, 2)), rng.normal(-6, 1, (2, 2))])
     labels = np.repeat([0, 1, 2], [40, 58, 2])
     centers = np.array([X[labels == i].mean(axis=0) for i in range(3)])
-    score = score_labels(X, labels, centers, 0.05, 5000, 0)
+    score = score_labels(X, labels, centers, 0.05)
     assert score.davies_bouldin == pytest.approx(davies_bouldin_score(X, labels), rel=1e-12)
     assert score.calinski_harabasz == pytest.approx(calinski_harabasz_score(X, labels), rel=1e-12)
     assert score.inertia == pytest.approx(
@@ -86,7 +88,7 @@ def test_scores_match_scikit_learn_and_eligibility_uses_smallest_share() -> None
     )
     assert score.smallest_share == pytest.approx(0.02)
     assert not score.eligible  # 2% < 5%
-    assert score_labels(X, labels, centers, 0.02, 5000, 0).eligible
+    assert score_labels(X, labels, centers, 0.02).eligible
 
 
 def test_nearest_centre_and_distinct_count() -> None:
@@ -151,3 +153,36 @@ def test_davies_bouldin_and_calinski_harabasz_ignore_empty_segment_ids() -> None
     assert ch == pytest.approx(13.0, rel=1e-12)
     assert db == pytest.approx(davies_bouldin_score(X, labels), rel=1e-12)
     assert ch == pytest.approx(calinski_harabasz_score(X, labels), rel=1e-12)
+
+
+def test_silhouettes_of_many_labellings_match_scikit_learn() -> None:
+    # More rows than one block; labellings with 2 and 5 segments, one with a point alone in
+    # its segment (scores 0), one with a single segment (no silhouette).
+    from sklearn.metrics import silhouette_score
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(1_300, 3))
+    two = (X[:, 0] > 0).astype(int)
+    five = rng.integers(0, 5, len(X))
+    alone = two.copy()
+    alone[17] = 9
+    one = np.zeros(len(X), dtype=int)
+    values = silhouettes(X, [two, five, alone, one])
+    for labels, value in zip([two, five, alone], values, strict=False):
+        assert value == pytest.approx(silhouette_score(X, labels), rel=1e-10)
+    assert values[3] is None
+
+
+def test_silhouette_rows_are_scikit_learns_seeded_sample() -> None:
+    from sklearn.metrics import silhouette_score
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(2_000, 2))
+    labels = rng.integers(0, 4, len(X))
+    rows = silhouette_rows(len(X), 300, seed=7)
+    assert len(rows) == 300 and len(set(rows)) == 300
+    (value,) = silhouettes(X[rows], [labels[rows]])
+    assert value == pytest.approx(
+        silhouette_score(X, labels, sample_size=300, random_state=7), rel=1e-10
+    )
+    assert silhouette_rows(50, 300, seed=7).tolist() == list(range(50))

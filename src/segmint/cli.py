@@ -85,10 +85,10 @@ def demo(out: Path, quiet: bool) -> None:
 
 def _run_and_write(inputs: list[str], out: Path, quiet: bool, settings: dict) -> None:
     from segmint.pipeline import segment
+    from segmint.preload import preload
     from segmint.progress import reporter
-    from segmint.report.png import preload
 
-    preload()  # matplotlib, for the report's charts, loads while the pipeline runs
+    preload()  # scikit-learn and matplotlib load while DuckDB reads the data
     with reporter(quiet) as progress:
         result = segment(inputs, progress=progress, **settings)
         progress("Writing outputs and the report")

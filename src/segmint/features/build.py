@@ -36,15 +36,16 @@ def share_column(category: str) -> str:
 def category_spend(con: duckdb.DuckDBPyConnection) -> None:
     """Create `customer_category_spend`: each customer's gross spend per category.
 
-    Small beside the lines (customers × their categories); the top categories overall and
-    per segment are read from it rather than from the lines again.
+    Small beside the lines (customers × their categories); the category mix and the top
+    categories overall and per segment are read from it rather than from the lines again.
+    A customer with only returns has no row here, so the kept lines need no filter for them.
     """
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE customer_category_spend AS
         SELECT customer_id, category, sum(line_amount) AS gross_spend
-        FROM clean_lines
-        WHERE NOT is_return AND category IS NOT NULL
+        FROM classified_lines
+        WHERE drop_reason IS NULL AND NOT is_return AND category IS NOT NULL
         GROUP BY customer_id, category
         """
     )
@@ -83,24 +84,29 @@ def customer_features(
     """Return one row per customer with every feature of CONTRACT §3, ordered by customer_id."""
     if has_category:
         category_spend(con)
+    else:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE customer_category_spend "
+            "(customer_id VARCHAR, category VARCHAR, gross_spend DECIMAL(38, 12))"
+        )
     shares = share_columns(top_categories(con)) if has_category else {}
     sums, columns = [], []
     gross = "CAST(gross_value AS DOUBLE)"
     for i, (category, column) in enumerate(shares.items()):
         sums.append(
-            f", coalesce(sum(line_amount) FILTER (WHERE NOT is_return AND category = {literal(category)}), 0) AS share_sum_{i}"
+            f", sum(gross_spend) FILTER (WHERE category = {literal(category)}) AS share_sum_{i}"
         )
         columns.append(
-            f", CASE WHEN gross_value = 0 THEN 0.0 ELSE CAST(share_sum_{i} AS DOUBLE) / {gross} END AS {column}"
+            f", CASE WHEN gross_value = 0 THEN 0.0 "
+            f"ELSE CAST(coalesce(share_sum_{i}, 0) AS DOUBLE) / {gross} END AS {column}"
         )
     if has_category:
+        # The rest of the gross value: lines of other categories and lines without one.
         listed = ", ".join(literal(c) for c in shares) or "NULL"
-        sums.append(
-            ", coalesce(sum(line_amount) FILTER (WHERE NOT is_return AND (category IS NULL "
-            f"OR category NOT IN ({listed}))), 0) AS share_sum_other"
-        )
+        sums.append(f", sum(gross_spend) FILTER (WHERE category IN ({listed})) AS share_sum_listed")
         columns.append(
-            f", CASE WHEN gross_value = 0 THEN 0.0 ELSE CAST(share_sum_other AS DOUBLE) / {gross} END AS share_other"
+            ", CASE WHEN gross_value = 0 THEN 0.0 ELSE "
+            f"CAST(gross_value - coalesce(share_sum_listed, 0) AS DOUBLE) / {gross} END AS share_other"
         )
     features_sql = render(
         "features",

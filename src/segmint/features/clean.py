@@ -9,7 +9,7 @@ import duckdb
 
 from segmint.errors import InputError
 from segmint.features.sql import render
-from segmint.io.inputs import Lines
+from segmint.io.inputs import Lines, read_dates_from_whole_column
 from segmint.io.sources import quote
 from segmint.settings import Settings
 
@@ -38,37 +38,54 @@ class CleanLines:
 
 
 def clean(con: duckdb.DuckDBPyConnection, lines: Lines, settings: Settings) -> CleanLines:
-    """Create the table `clean_lines` from `lines` and return what was kept and dropped."""
+    """Create `classified_lines` and `clean_orders` from `lines`; return what was kept and dropped.
+
+    The raw lines are read once (into `classified_lines`, one row per distinct line with its
+    drop reason); everything after reads the kept lines once more, grouped into orders.
+    """
     con.execute(f"CREATE OR REPLACE TEMP TABLE classified_lines AS {cleaning_sql(lines, settings)}")
-    counts = _count_drops(con)
+    counts, kept = _count_drops(con)
+    if counts["bad_date"] and read_dates_from_whole_column(con, lines):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE classified_lines AS {cleaning_sql(lines, settings)}"
+        )
+        counts, kept = _count_drops(con)
     # Every raw row is either dropped by a rule or kept once (its extra copies are duplicates).
-    rows_read = sum(counts.values()) + _count(con, "classified_lines WHERE drop_reason IS NULL")
+    rows_read = sum(counts.values()) + kept
     _check_dates(counts, rows_read, lines)
-    # A customer with no order left (only returns) is not segmented. The few such customers
-    # go in a small table; clean_lines is a view that leaves them out (no copy of the lines).
+    # The kept lines of one customer, order key and kind (order or return), summed: every
+    # feature is computed from this table and from the customer × category spend.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE order_lines AS
+        SELECT customer_id, order_key, is_return,
+               min(ts) AS first_ts, max(ts) AS last_ts,
+               sum(line_amount) AS amount, sum(units) AS units, count(*) AS lines
+        FROM classified_lines
+        WHERE drop_reason IS NULL
+        GROUP BY customer_id, order_key, is_return
+        """
+    )
+    # A customer with no order left (only returns) is not segmented.
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE returns_only_customers AS
-        SELECT customer_id, count(*) AS lines FROM classified_lines
-        WHERE drop_reason IS NULL
+        SELECT customer_id, sum(lines) AS lines FROM order_lines
         GROUP BY customer_id HAVING bool_and(is_return)
         """
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP VIEW clean_lines AS
-        SELECT l.* FROM classified_lines AS l
-        ANTI JOIN returns_only_customers USING (customer_id)
-        WHERE l.drop_reason IS NULL
+        CREATE OR REPLACE TEMP VIEW clean_orders AS
+        SELECT o.* FROM order_lines AS o ANTI JOIN returns_only_customers USING (customer_id)
         """
     )
-    kept = _count(con, "classified_lines WHERE drop_reason IS NULL")
     counts["returns_only"] = _count(con, "returns_only_customers", "lines")
     rows_used = kept - counts["returns_only"]
     dropped = {reason: counts.get(reason, 0) for reason in DROP_REASONS}
     if rows_used == 0:
         raise InputError(f"{lines.name}: no line is left after cleaning ({_describe(dropped)})")
-    start, end = con.execute("SELECT min(ts), max(ts) FROM clean_lines").fetchone()
+    start, end = con.execute("SELECT min(first_ts), max(last_ts) FROM clean_orders").fetchone()
     as_of = settings.as_of or end.date()
     return CleanLines(rows_read, rows_used, dropped, as_of, start, end)
 
@@ -114,9 +131,12 @@ def _count(con: duckdb.DuckDBPyConnection, relation: str, weight: str = "1") -> 
     return int(con.execute(f"SELECT coalesce(sum({weight}), 0) FROM {relation}").fetchone()[0])
 
 
-def _count_drops(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Return rows dropped per reason; an exact duplicate's extra copies count as `duplicate`."""
-    rows = con.execute(
+def _count_drops(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], int]:
+    """Return rows dropped per reason and the distinct lines kept, in one scan.
+
+    An exact duplicate's extra copies count as `duplicate`, unless an earlier rule drops the line.
+    """
+    row = con.execute(
         """
         SELECT
             coalesce(sum(copies) FILTER (WHERE drop_reason = 'missing_customer_id'), 0),
@@ -124,12 +144,14 @@ def _count_drops(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             coalesce(sum(copies - 1) FILTER (WHERE drop_reason IS NULL
                 OR drop_reason IN ('invalid_amount', 'after_as_of')), 0),
             count(*) FILTER (WHERE drop_reason = 'invalid_amount'),
-            count(*) FILTER (WHERE drop_reason = 'after_as_of')
+            count(*) FILTER (WHERE drop_reason = 'after_as_of'),
+            count(*) FILTER (WHERE drop_reason IS NULL)
         FROM classified_lines
         """
     ).fetchone()
     reasons = ("missing_customer_id", "bad_date", "duplicate", "invalid_amount", "after_as_of")
-    return {reason: int(n) for reason, n in zip(reasons, rows, strict=True)}
+    counts = {reason: int(n) for reason, n in zip(reasons, row[:-1], strict=True)}
+    return counts, int(row[-1])
 
 
 def _check_dates(counts: dict[str, int], rows_read: int, lines: Lines) -> None:

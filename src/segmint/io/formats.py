@@ -16,6 +16,9 @@ from segmint.errors import InputError
 
 PLAUSIBLE_FROM = "1900-01-01"
 _DETECTION_VALUES = 10_000
+# Detection first reads this many rows from the start; the whole column only when they leave
+# the reading ambiguous or unknown, or when the chosen reading leaves dates unread.
+HEAD_ROWS = 1_000_000
 PLAUSIBLE_TO = "2100-12-31"
 
 _TIMES = (" %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", "")
@@ -42,6 +45,8 @@ class DateReading:
     """How a date column is read: the formats tried in order, and the SQL doing it."""
 
     formats: tuple[str, ...]
+    whole_column: bool = True
+    """False when detected from the first HEAD_ROWS rows only."""
 
     def sql(self, value: str) -> str:
         """Return a SQL expression turning text `value` into a TIMESTAMP, or NULL."""
@@ -82,11 +87,38 @@ def detect_date_reading(
     source: str,
     date_format: str | None = None,
     allow_excel: bool = False,
+    head_rows: int | None = None,
 ) -> DateReading:
-    """Return how to read `column` of `relation` as dates; raise InputError when no reading fits or two disagree."""
+    """Return how to read `column` of `relation` as dates; raise InputError when no reading fits or two disagree.
+
+    With head_rows (e.g. HEAD_ROWS), the first head_rows rows decide when they are enough
+    (the reading then says whole_column=False); otherwise the whole column does.
+    """
     if date_format:
         return DateReading((date_format,))
     quoted = '"' + column.replace('"', '""') + '"'
+    whole = head_rows is None
+    if not whole:
+        rows = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {relation} LIMIT {head_rows + 1})")
+        whole = rows.fetchone()[0] <= head_rows
+    head = relation if whole else f"(SELECT {quoted} FROM {relation} LIMIT {head_rows})"
+    try:
+        formats = _detect(con, head, quoted, column, source, allow_excel)
+    except InputError:
+        if whole:
+            raise
+        return detect_date_reading(con, relation, column, source, None, allow_excel, None)
+    return DateReading(formats, whole)
+
+
+def _detect(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    quoted: str,
+    column: str,
+    source: str,
+    allow_excel: bool,
+) -> tuple[str, ...]:
     # Detection reads at most _DETECTION_VALUES distinct values (most frequent first, then a
     # deterministic pseudo-random order, never alphabetical: that would see only days 01-12), enough
     # to see a day above 12 or a four-digit year, at a bounded cost on huge logs.
@@ -134,7 +166,7 @@ def detect_date_reading(
         )
     chosen = next(fam for fam, n in per_family.items() if n == best)
     used = tuple(fmt for fam, fmt in formats if fam == chosen and per_format[(fam, fmt)])
-    return DateReading(used)
+    return used
 
 
 # Numbers ---------------------------------------------------------------------------------

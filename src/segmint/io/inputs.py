@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from segmint.errors import InputError
+from segmint.io import formats
 from segmint.io.columns import find_columns
 from segmint.io.formats import (
     DateReading,
@@ -76,6 +77,7 @@ def open_lines(
         name,
         settings.date_format,
         allow_excel=any(s.kind == "xlsx" for s in sources),
+        head_rows=formats.HEAD_ROWS,
     )
     numbers = {
         role: detect_number_reading(_sample(con, relation, columns[role]), delimiter)
@@ -83,6 +85,26 @@ def open_lines(
         if role in columns
     }
     return Lines(relation, sources, columns, date_reading, numbers, category_column)
+
+
+def read_dates_from_whole_column(con: duckdb.DuckDBPyConnection, lines: Lines) -> bool:
+    """Detect the date reading again from the whole column; return True when it changed.
+
+    For when a reading detected from the first rows left some dates unread: the format
+    may change further down a long log.
+    """
+    if lines.date_reading.whole_column:
+        return False
+    reading = detect_date_reading(
+        con,
+        lines.relation,
+        lines.columns["date"],
+        lines.name,
+        allow_excel=any(s.kind == "xlsx" for s in lines.sources),
+    )
+    changed = reading.formats != lines.date_reading.formats
+    lines.date_reading = reading
+    return changed
 
 
 def _require_rows(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:

@@ -7,10 +7,10 @@ import math
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -40,11 +40,15 @@ def write_outputs(result: SegmentationResult, out_dir: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=".segmint-", dir=_existing_ancestor(out_dir)))
     try:
         _as_if_made_by_mkdir(staging)
-        write_parquet(result.customers, staging / "segments.parquet")
-        write_csv(result.customers, staging / "segments.csv")
-        write_json(result.summary, staging / "summary.json")
-        write_json(result.model_json, staging / "model.json")
-        write_report(staging, result.summary, result.customers, result.model_json)
+        table = pa.Table.from_pandas(result.customers, preserve_index=False)
+        # The tables are written by pyarrow and DuckDB, which release the GIL: in a second
+        # thread, they overlap the report's charts.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            tables = pool.submit(_write_tables, table, staging)
+            write_json(result.summary, staging / "summary.json")
+            write_json(result.model_json, staging / "model.json")
+            write_report(staging, result.summary, result.customers, result.model_json)
+            tables.result()
         _move_into_place(staging, out_dir)
     except OSError as exc:
         raise OutputError(f"--out {out_dir}: cannot write ({exc.strerror or exc})") from None
@@ -79,13 +83,17 @@ def _move_into_place(staging: Path, out_dir: Path) -> None:
         os.replace(item, target)
 
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+def _write_tables(table: pa.Table, folder: Path) -> None:
+    write_parquet(table, folder / "segments.parquet")
+    write_csv(table, folder / "segments.csv")
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
     """Write the per-customer table; text columns stay text exactly as written."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
     pq.write_table(table, path)
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
+def write_csv(table: pa.Table, path: Path) -> None:
     """Write the per-customer table as CSV, with formula-like text cells neutralised.
 
     DuckDB writes it (quoting only where needed, as pandas would, in a fraction of the time),
@@ -99,9 +107,8 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
         f"CASE WHEN left({_ident(c)}, 1) IN ({starts}) THEN {quote} || {_ident(c)} "
         f"ELSE {_ident(c)} END AS {_ident(c)}"
         for c in TEXT_COLUMNS
-        if c in frame.columns
+        if c in table.column_names
     ]
-    table = pa.Table.from_pandas(frame, preserve_index=False)
     with duckdb.connect() as con:
         con.register("customer_table", table)
         con.execute(

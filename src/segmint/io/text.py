@@ -47,7 +47,9 @@ def detect_encoding(path: Path, compressed: bool) -> str:
         data = head
         try:
             while data:
-                decoder.decode(data)
+                # ASCII needs no decoding, unless a multi-byte character is pending.
+                if not (data.isascii() and not decoder.getstate()[0]):
+                    decoder.decode(data)
                 data = handle.read(_CHUNK)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:

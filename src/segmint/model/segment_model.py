@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from segmint.model.selection import (
     nearest_centre,
     one_thread,
     score_labels,
+    silhouette_rows,
+    silhouettes,
 )
 
 MODEL_FORMAT = "segmint-model"
@@ -84,8 +87,10 @@ class SegmentModel:
         )
         sample = self._sample_rows(X, max(ks))
         self.sampled_ = sample is not None
-        fits: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        silhouette_at = silhouette_rows(len(X), self.silhouette_sample_size, self.seed)
+        fits: dict[int, np.ndarray] = {}
         scores: list[KScore] = []
+        silhouette_labels: list[np.ndarray] = []
         clock = _Clock(len(ks), progress)
         with one_thread():
             for k in ks:
@@ -95,19 +100,20 @@ class SegmentModel:
                 else:
                     started = fit_kmeans(X[sample], k, self.n_init, self.seed)
                     centers = fit_kmeans(X, k, 1, self.seed, init=started)
-                fits[k] = _order_by_revenue(centers, nearest_centre(X, centers), monetary)
-                scores.append(self._score(X, *fits[k]))
+                centers, labels = _order_by_revenue(centers, nearest_centre(X, centers), monetary)
+                fits[k] = centers
+                scores.append(score_labels(X, labels, centers, self.min_segment_share))
+                silhouette_labels.append(labels[silhouette_at])
+            # One pass over the silhouette sample's distances serves every k.
+            values = silhouettes(X[silhouette_at], silhouette_labels)
+        scores = [replace(s, silhouette=v) for s, v in zip(scores, values, strict=True)]
         metric = "davies_bouldin" if self.k is not None else self.select
         self.k_, self.warnings_ = choose_k(scores, metric)
         self.scores_ = scores
-        self.centers_, self.labels_ = fits[self.k_]
+        self.centers_ = fits[self.k_]
+        self.labels_ = nearest_centre(X, self.centers_)
         self.names_ = [f"Segment {i}" for i in range(self.k_)]
         return self
-
-    def _score(self, X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> KScore:
-        return score_labels(
-            X, labels, centers, self.min_segment_share, self.silhouette_sample_size, self.seed
-        )
 
     def _sample_rows(self, X: np.ndarray, k_max: int) -> np.ndarray | None:
         """Return the seeded sample of rows that k is chosen on, or None for all rows."""

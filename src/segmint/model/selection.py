@@ -125,16 +125,9 @@ def one_thread() -> Iterator[None]:
 
 
 def score_labels(
-    X: np.ndarray,
-    labels: np.ndarray,
-    centers: np.ndarray,
-    min_segment_share: float,
-    silhouette_sample_size: int,
-    seed: int,
+    X: np.ndarray, labels: np.ndarray, centers: np.ndarray, min_segment_share: float
 ) -> KScore:
-    """Return the scores of one labelling (silhouette over a seeded sample when X is larger)."""
-    from sklearn.metrics import silhouette_score
-
+    """Return the scores of one labelling over all rows; the silhouette is left to silhouettes()."""
     k = len(centers)
     sizes = np.bincount(labels, minlength=k)
     smallest_share = float(sizes.min() / len(labels))
@@ -142,13 +135,61 @@ def score_labels(
     if (sizes > 0).sum() < 2:
         return KScore(k, None, None, None, inertia, smallest_share, False)
     db, ch = davies_bouldin_and_calinski_harabasz(X, labels)
-    sample = silhouette_sample_size if len(X) > silhouette_sample_size else None
-    try:
-        sil = float(silhouette_score(X, labels, sample_size=sample, random_state=seed))
-    except ValueError:  # the sample held a single segment
-        sil = None
     eligible = smallest_share >= min_segment_share and (sizes > 0).all()
-    return KScore(k, db, sil, _finite(ch), inertia, smallest_share, bool(eligible))
+    return KScore(k, db, None, _finite(ch), inertia, smallest_share, bool(eligible))
+
+
+def silhouette_rows(n: int, sample_size: int, seed: int) -> np.ndarray:
+    """Return the rows the silhouette is measured on: all, or scikit-learn's seeded sample.
+
+    The same rows as ``silhouette_score(X, labels, sample_size=sample_size, random_state=seed)``.
+    """
+    if n <= sample_size:
+        return np.arange(n)
+    return np.random.RandomState(seed).permutation(n)[:sample_size]
+
+
+# Sample rows per block of the silhouette's distance matrix (block × sample floats).
+SILHOUETTE_BLOCK = 512
+
+
+def silhouettes(X: np.ndarray, labelings: list[np.ndarray]) -> list[float | None]:
+    """Return the mean silhouette coefficient of each labelling of the rows of X.
+
+    scikit-learn's definition (silhouette_score): a point alone in its segment scores 0;
+    None where a labelling has fewer than 2 or more than n - 1 segments. The distances are
+    computed once, block by block, and shared by every labelling; per-segment sums of a
+    block's distances are one matrix product with the labelling's indicator matrix.
+    """
+    n = len(X)
+    encoded = [np.unique(labels, return_inverse=True)[1].reshape(-1) for labels in labelings]
+    counts = [np.bincount(codes) for codes in encoded]
+    usable = [2 <= len(c) <= n - 1 for c in counts]
+    indicators = [
+        np.eye(len(c))[codes] if ok else None
+        for codes, c, ok in zip(encoded, counts, usable, strict=True)
+    ]
+    totals = [0.0] * len(labelings)
+    for start in range(0, n, SILHOUETTE_BLOCK):
+        block = slice(start, start + SILHOUETTE_BLOCK)
+        distances = np.sqrt(squared_distances(X, X[block])).T  # block × n
+        for i, indicator in enumerate(indicators):
+            if indicator is None:
+                continue
+            sums = distances @ indicator  # block × segments
+            own = encoded[i][block]
+            sizes = counts[i]
+            rows = np.arange(len(own))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                intra = sums[rows, own] / (sizes[own] - 1)
+                means = sums / sizes
+            means[rows, own] = np.inf
+            inter = means.min(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = (inter - intra) / np.maximum(intra, inter)
+            values[sizes[own] == 1] = 0.0
+            totals[i] += float(np.nan_to_num(values).sum())
+    return [total / n if ok else None for total, ok in zip(totals, usable, strict=True)]
 
 
 def davies_bouldin_and_calinski_harabasz(X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:

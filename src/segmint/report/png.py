@@ -214,19 +214,3 @@ def _(panel: ScatterPanel, ax: Any) -> None:
     ax.legend(fontsize=8, frameon=False, loc="best")
     ax.set_xlabel(panel.x_title, fontsize=9)
     ax.set_ylabel(panel.y_title, fontsize=9)
-
-
-def preload() -> None:
-    """Start importing matplotlib in a background thread.
-
-    The import costs about half a second; started before a run, it overlaps the DuckDB and
-    scikit-learn stages, which release the GIL while they compute.
-    """
-    import threading
-
-    threading.Thread(target=_import_matplotlib, name="segmint-preload", daemon=True).start()
-
-
-def _import_matplotlib() -> None:
-    import matplotlib.backends.backend_agg  # noqa: F401
-    import matplotlib.figure  # noqa: F401

@@ -1,34 +1,29 @@
--- CONTRACT §3, per-customer features over the cleaned lines (`clean_lines`: kept lines of
--- customers with at least one order). Days are whole calendar days up to $as_of.
-WITH orders AS (
-    -- One row per order; returns are not orders.
-    SELECT customer_id, order_key, CAST(min(ts) AS DATE) AS order_date
-    FROM clean_lines
-    WHERE NOT is_return
-    GROUP BY customer_id, order_key
-),
-
-order_stats AS (
+-- CONTRACT §3, per-customer features. Reads `clean_orders` (the kept lines of customers with
+-- at least one order, summed per customer, order key and kind: order or return) and
+-- `customer_category_spend` (gross spend per customer and category). Days are whole
+-- calendar days up to $as_of.
+WITH order_stats AS (
     SELECT
         customer_id,
-        count(*) AS frequency,
-        min(order_date) AS first_order,
-        max(order_date) AS last_order
-    FROM orders
+        -- An order: the non-return lines of one order key; its day is that of its first line.
+        count(*) FILTER (WHERE NOT is_return) AS frequency,
+        CAST(min(first_ts) FILTER (WHERE NOT is_return) AS DATE) AS first_order,
+        max(CAST(first_ts AS DATE)) FILTER (WHERE NOT is_return) AS last_order,
+        sum(amount) AS monetary,
+        coalesce(sum(amount) FILTER (WHERE NOT is_return), 0) AS gross_value,
+        coalesce(-sum(amount) FILTER (WHERE is_return), 0) AS returned_value,
+        sum(units) AS net_units,
+        sum(units) FILTER (WHERE NOT is_return) AS gross_units
+    FROM clean_orders
     GROUP BY customer_id
 ),
 
-line_stats AS (
+category_mix AS (
     SELECT
         customer_id,
-        sum(line_amount) AS monetary,
-        coalesce(sum(line_amount) FILTER (WHERE NOT is_return), 0) AS gross_value,
-        coalesce(-sum(line_amount) FILTER (WHERE is_return), 0) AS returned_value,
-        sum(units) AS net_units,
-        sum(units) FILTER (WHERE NOT is_return) AS gross_units,
-        count(DISTINCT category) FILTER (WHERE NOT is_return) AS n_categories
+        count(*) AS n_categories
         $share_sums
-    FROM clean_lines
+    FROM customer_category_spend
     GROUP BY customer_id
 )
 
@@ -44,8 +39,8 @@ SELECT
     CAST(date_diff('day', first_order, last_order) AS DOUBLE) / nullif(frequency - 1, 0) AS interpurchase_days,
     CASE WHEN gross_value = 0 THEN 0.0
          ELSE CAST(returned_value AS DOUBLE) / CAST(gross_value AS DOUBLE) END AS return_rate,
-    n_categories
+    coalesce(n_categories, 0) AS n_categories
     $share_columns
 FROM order_stats
-JOIN line_stats USING (customer_id)
+LEFT JOIN category_mix USING (customer_id)
 ORDER BY customer_id
