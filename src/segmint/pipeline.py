@@ -19,7 +19,7 @@ import pandas as pd
 from segmint import __version__
 from segmint.errors import InputError, UsageError
 from segmint.features.build import customer_features
-from segmint.features.clean import clean
+from segmint.features.clean import clean, release_lines
 from segmint.io.inputs import Lines, open_lines
 from segmint.model.feature_sets import clustering_features
 from segmint.model.segment_model import SegmentModel
@@ -86,6 +86,7 @@ def segment(
             customers = customer_features(
                 con, cleaned.as_of, lines.has("quantity"), lines.has("category")
             )
+            release_lines(con)
         with stage("model"):
             model = _fit(customers, config, _sub_progress(progress, STAGES["model"]))
         with stage("profile"):

@@ -90,6 +90,13 @@ def clean(con: duckdb.DuckDBPyConnection, lines: Lines, settings: Settings) -> C
     return CleanLines(rows_read, rows_used, dropped, as_of, start, end)
 
 
+def release_lines(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the line-level tables once the customer features are built (their memory is freed)."""
+    con.execute("DROP VIEW IF EXISTS clean_orders")
+    for table in ("order_lines", "returns_only_customers", "classified_lines"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
 def cleaning_sql(lines: Lines, settings: Settings) -> str:
     """Return the cleaning query over `lines`, one row per distinct line, with its drop reason."""
     columns = lines.columns
