@@ -53,6 +53,14 @@ def app() -> None:
     "--memory-limit", help="DuckDB memory limit, e.g. 2GB; beyond it DuckDB spills to disk."
 )
 @click.option("--threads", type=int, help="DuckDB threads (default: one per core).")
+@click.option(
+    "--clv/--no-clv",
+    default=None,
+    help="Customer lifetime value (BG/NBD + Gamma-Gamma); default: on when at least 20 "
+    "customers have repeat orders.",
+)
+@click.option("--clv-horizon-days", type=int, default=365, show_default=True)
+@click.option("--discount-rate", type=float, help="Annual discount rate of the CLV, e.g. 0.1.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def run(
     inputs: tuple[str, ...], out: Path, column: tuple[str, ...], quiet: bool, **options: object

@@ -17,8 +17,16 @@ import numpy as np
 import pandas as pd
 
 from segmint import __version__
+from segmint.clv.per_customer import (
+    LifetimeValue,
+    ModelInputs,
+    absent,
+    lifetime_value,
+    segment_clv,
+    why_not,
+)
 from segmint.errors import InputError, UsageError
-from segmint.features.build import customer_features
+from segmint.features.build import REPEAT_VALUE, customer_features
 from segmint.features.clean import clean, release_lines
 from segmint.io.inputs import Lines, open_lines
 from segmint.model.feature_sets import clustering_features
@@ -37,6 +45,7 @@ STAGES = {
     "clean": "Cleaning order lines",
     "features": "Computing customer features",
     "model": "Choosing k and fitting K-means",
+    "clv": "Fitting the lifetime value models",
     "profile": "Naming and describing segments",
 }
 
@@ -87,11 +96,15 @@ def segment(
                 con, cleaned.as_of, lines.has("quantity"), lines.has("category")
             )
             release_lines(con)
+            clv_inputs = ModelInputs.of(customers, customers.pop(REPEAT_VALUE).to_numpy())
         with stage("model"):
             model = _fit(customers, config, _sub_progress(progress, STAGES["model"]))
+        with stage("clv"):
+            lifetime = _lifetime_value(clv_inputs, config)
         with stage("profile"):
             segments = _profile(con, customers, model, config, Path(workdir), lines.has("category"))
-    table = _customer_table(customers, model)
+            _add_segment_clv(segments, lifetime, model.labels_, config.clv_horizon_days)
+    table = _customer_table(customers, model, lifetime)
     inputs_summary = _input_summary(lines, cleaned, customers)
     for entry in segments:
         entry["orders_per_year"] = figures.orders_per_year(
@@ -109,7 +122,8 @@ def segment(
         "segments": segments,
         "rfm_segments": figures.rfm_segments(customers),
         "revenue_concentration": figures.revenue_concentration(customers),
-        "warnings": model.warnings_,
+        "clv": lifetime.summary,
+        "warnings": model.warnings_ + lifetime.warnings,
         "timings": timings,
         "versions": _versions(),
     }
@@ -236,10 +250,30 @@ def _top_categories(
     return result
 
 
-def _customer_table(customers: pd.DataFrame, model: SegmentModel) -> pd.DataFrame:
+def _lifetime_value(inputs: ModelInputs, config: Settings) -> LifetimeValue:
+    reason = why_not(inputs, config.clv)
+    if reason is not None:
+        return absent(reason)
+    return lifetime_value(inputs, config.clv_horizon_days, config.discount_rate)
+
+
+def _add_segment_clv(
+    segments: list[dict], lifetime: LifetimeValue, labels: np.ndarray, horizon_days: int
+) -> None:
+    if not lifetime.summary["enabled"]:
+        return
+    for entry in segments:
+        entry.update(segment_clv(lifetime.columns, labels == entry["id"], horizon_days))
+
+
+def _customer_table(
+    customers: pd.DataFrame, model: SegmentModel, lifetime: LifetimeValue
+) -> pd.DataFrame:
     table = customers.copy()
     table.insert(1, "segment_id", model.labels_.astype("int64"))
     table.insert(2, "segment_name", [model.names_[i] for i in model.labels_])
+    for name, values in lifetime.columns.items():
+        table[name] = values.to_numpy()
     return table
 
 

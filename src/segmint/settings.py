@@ -56,6 +56,11 @@ class Settings:
     """DuckDB's memory limit, e.g. '2GB'; beyond it DuckDB spills to disk."""
     threads: int | None = None
     """DuckDB's threads; default: one per core."""
+    clv: bool | None = None
+    """Customer lifetime value (CONTRACT §7); None: on when at least 20 customers have repeat orders."""
+    clv_horizon_days: int = 365
+    discount_rate: float | None = None
+    """Annual discount rate of the CLV, e.g. 0.1; default: undiscounted."""
 
     @classmethod
     def create(cls, **kwargs: object) -> Settings:
@@ -102,6 +107,12 @@ class Settings:
         if self.memory_limit is not None and not _MEMORY.fullmatch(self.memory_limit.strip()):
             raise UsageError(
                 f"--memory-limit {self.memory_limit!r}: write a size such as 2GB or 500MB"
+            )
+        if self.clv_horizon_days < 1:
+            raise UsageError(f"--clv-horizon-days {self.clv_horizon_days}: must be at least 1")
+        if self.discount_rate is not None and not 0 <= self.discount_rate < 10:
+            raise UsageError(
+                f"--discount-rate {self.discount_rate}: write an annual rate such as 0.1 (10%)"
             )
         if self.seed < 0:
             raise UsageError(f"--seed {self.seed}: must be a non-negative integer")

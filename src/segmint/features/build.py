@@ -26,6 +26,7 @@ COUNT_LIKE = (
     "n_categories",
 )
 QUANTITY_FEATURES = ("quantity", "avg_unit_price")
+REPEAT_VALUE = "repeat_value"
 
 
 def share_column(category: str) -> str:
@@ -81,7 +82,11 @@ def share_columns(categories: list[str]) -> dict[str, str]:
 def customer_features(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, has_quantity: bool, has_category: bool
 ) -> pd.DataFrame:
-    """Return one row per customer with every feature of CONTRACT §3, ordered by customer_id."""
+    """Return one row per customer with every feature of CONTRACT §3, ordered by customer_id.
+
+    Also the column `repeat_value` (REPEAT_VALUE): the net value of the orders after the
+    first, an input of the CLV models that the caller takes out of the table.
+    """
     if has_category:
         category_spend(con)
     else:

@@ -13,7 +13,10 @@ WITH order_stats AS (
         coalesce(sum(amount) FILTER (WHERE NOT is_return), 0) AS gross_value,
         coalesce(-sum(amount) FILTER (WHERE is_return), 0) AS returned_value,
         sum(units) AS net_units,
-        sum(units) FILTER (WHERE NOT is_return) AS gross_units
+        sum(units) FILTER (WHERE NOT is_return) AS gross_units,
+        -- CONTRACT §7: the net value of every order but the first (the earliest; equal
+        -- timestamps by order key), whose mean the Gamma-Gamma model takes. Not an output.
+        sum(amount) - arg_min(amount, (first_ts, order_key)) FILTER (WHERE NOT is_return) AS repeat_value
     FROM clean_orders
     GROUP BY customer_id
 ),
@@ -39,7 +42,8 @@ SELECT
     CAST(date_diff('day', first_order, last_order) AS DOUBLE) / nullif(frequency - 1, 0) AS interpurchase_days,
     CASE WHEN gross_value = 0 THEN 0.0
          ELSE CAST(returned_value AS DOUBLE) / CAST(gross_value AS DOUBLE) END AS return_rate,
-    coalesce(n_categories, 0) AS n_categories
+    coalesce(n_categories, 0) AS n_categories,
+    CAST(repeat_value AS DOUBLE) AS repeat_value
     $share_columns
 FROM order_stats
 LEFT JOIN category_mix USING (customer_id)

@@ -1,0 +1,160 @@
+"""CLV of every customer and segment (CONTRACT §7): the models' inputs from the features table.
+
+x = frequency − 1 (repeat orders), t_x = days from the first to the last order / 7,
+T = days from the first order to as_of / 7 (= tenure_days / 7), and for Gamma-Gamma the mean
+net value of the repeat orders, m_x = repeat_value / x (repeat_value: the net value of every
+order but the first, returns included, from the features query).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from segmint.clv.bgnbd import conditional_expected_orders, fit_bgnbd, p_alive
+from segmint.clv.gamma_gamma import conditional_expected_value, fit_gamma_gamma
+from segmint.clv.value import clv
+
+DAYS_PER_WEEK = 7.0
+# CLV is on by default when at least this many customers have repeat orders.
+MIN_REPEAT_CUSTOMERS = 20
+# A customer whose probability of being alive is below this is counted as likely lost.
+LIKELY_LOST_BELOW = 0.3
+
+
+def column_names(horizon_days: int) -> dict[str, str]:
+    """Return the per-customer CLV columns, by role, for a horizon in days."""
+    return {
+        "p_alive": "p_alive",
+        "expected_orders": f"expected_orders_{horizon_days}d",
+        "expected_aov": "expected_aov",
+        "clv": f"clv_{horizon_days}d",
+    }
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """Each customer's x, t_x and T (weeks), and m_x where x > 0 (NaN elsewhere)."""
+
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    m_x: np.ndarray
+
+    @classmethod
+    def of(cls, customers: pd.DataFrame, repeat_value: np.ndarray) -> ModelInputs:
+        """Return the inputs of the customers of a features table (days → weeks)."""
+        frequency = customers["frequency"].to_numpy(dtype=np.float64)
+        tenure = customers["tenure_days"].to_numpy(dtype=np.float64)
+        recency = customers["recency_days"].to_numpy(dtype=np.float64)
+        x = frequency - 1
+        repeat = np.asarray(repeat_value, dtype=np.float64)
+        m_x = np.full(len(x), np.nan)
+        np.divide(repeat, x, out=m_x, where=x > 0)
+        return cls(x, (tenure - recency) / DAYS_PER_WEEK, tenure / DAYS_PER_WEEK, m_x)
+
+    @property
+    def repeat_customers(self) -> int:
+        return int(np.count_nonzero(self.x > 0))
+
+
+@dataclass(frozen=True)
+class LifetimeValue:
+    """The CLV columns of the per-customer table, summary.json's `clv`, and warnings."""
+
+    columns: pd.DataFrame
+    summary: dict
+    warnings: list[str]
+
+
+def absent(reason: str) -> LifetimeValue:
+    """Return the outcome of a run without CLV, saying why."""
+    return LifetimeValue(pd.DataFrame(), {"enabled": False, "reason": reason}, [])
+
+
+def why_not(inputs: ModelInputs, setting: bool | None) -> str | None:
+    """Return why CLV is not computed (None when it is): turned off, or too few repeat buyers."""
+    if setting is False:
+        return "turned off (--no-clv)"
+    repeat = inputs.repeat_customers
+    if repeat == 0:
+        return (
+            "no customer has a repeat order (everyone bought once), so nothing can be learnt "
+            "about how often customers buy again or stop buying"
+        )
+    if setting is None and repeat < MIN_REPEAT_CUSTOMERS:
+        return (
+            f"only {repeat} customer(s) have repeat orders; at least {MIN_REPEAT_CUSTOMERS} "
+            "are needed by default (force it with --clv)"
+        )
+    return None
+
+
+def lifetime_value(
+    inputs: ModelInputs, horizon_days: int, discount_rate: float | None = None
+) -> LifetimeValue:
+    """Fit BG/NBD and Gamma-Gamma to every customer; return their CLV columns and summary."""
+    horizon_weeks = horizon_days / DAYS_PER_WEEK
+    try:
+        orders_model = fit_bgnbd(inputs.x, inputs.t_x, inputs.T)
+        value_model = fit_gamma_gamma(inputs.x, inputs.m_x)
+    except ValueError as exc:
+        return absent(f"the models cannot be fitted to this data ({exc})")
+    alive = p_alive(orders_model, inputs.x, inputs.t_x, inputs.T)
+    orders = conditional_expected_orders(
+        orders_model, horizon_weeks, inputs.x, inputs.t_x, inputs.T
+    )
+    value = conditional_expected_value(value_model, inputs.x, inputs.m_x)
+    names = column_names(horizon_days)
+    columns = pd.DataFrame(
+        {
+            names["p_alive"]: alive,
+            names["expected_orders"]: orders,
+            names["expected_aov"]: value,
+            names["clv"]: clv(orders, value, horizon_weeks, discount_rate),
+        }
+    )
+    warnings = []
+    if not orders_model.converged or not value_model.converged:
+        warnings.append(
+            "the CLV models' likelihood maximisation did not converge (a parameter ran to the "
+            "edge of its range): read P(alive) and CLV with care"
+        )
+    if value_model.excluded_non_positive:
+        warnings.append(
+            f"{value_model.excluded_non_positive:,} customer(s) whose repeat orders are worth "
+            "nothing net (returns) are left out of the Gamma-Gamma fit"
+        )
+    if np.isnan(value).any():
+        warnings.append(
+            "the Gamma-Gamma fit gives q ≤ 1 (no finite mean order value): the expected "
+            "order value and CLV of one-time buyers are left blank"
+        )
+    summary = {
+        "enabled": True,
+        "horizon_days": horizon_days,
+        "discount_rate": discount_rate,
+        "repeat_customers": inputs.repeat_customers,
+        "likely_lost_below": LIKELY_LOST_BELOW,
+        "bgnbd": orders_model.as_dict(),
+        "gamma_gamma": value_model.as_dict(),
+        "totals": segment_clv(columns, np.ones(len(columns), dtype=bool), horizon_days),
+    }
+    return LifetimeValue(columns, summary, warnings)
+
+
+def segment_clv(columns: pd.DataFrame, inside: np.ndarray, horizon_days: int) -> dict:
+    """Return a group's mean P(alive), mean and total CLV, and its likely-lost customers."""
+    names = column_names(horizon_days)
+    alive = columns[names["p_alive"]].to_numpy()[inside]
+    value = columns[names["clv"]].to_numpy()[inside]
+    known = value[np.isfinite(value)]
+    return {
+        "p_alive_mean": float(alive.mean()) if len(alive) else 0.0,
+        "clv_mean": math.fsum(known) / len(known) if len(known) else None,
+        "clv_total": math.fsum(known),
+        "likely_lost": int(np.count_nonzero(alive < LIKELY_LOST_BELOW)),
+    }
