@@ -101,6 +101,15 @@ def table(md: str, *first_headers: str):
     return found[0]
 
 
+def tiles(md: str, heading: str) -> list[list[str]]:
+    """The rows of the figure tiles (figure | value) under a section heading."""
+    found = [
+        t for t in markdown_tables(md) if t.headers == ["figure", "value"] and t.heading == heading
+    ]
+    assert len(found) == 1, f"{len(found)} figure tables under {heading!r}"
+    return found[0].rows
+
+
 def day(text: str) -> dt.date:
     return dt.date.fromisoformat(text[:10])
 
@@ -110,7 +119,7 @@ def day(text: str) -> dt.date:
 
 def test_executive_summary_figures(run: Run) -> None:
     c, s = run.customers, run.summary
-    shown = dict(table(run.md, "figure", "value").rows)
+    shown = dict(tiles(run.md, "Executive summary"))
     revenue = math.fsum(c["monetary"])
     orders = int(c["frequency"].sum())
     assert (
@@ -136,7 +145,8 @@ def test_executive_summary_figures(run: Run) -> None:
     assert day(start) <= day(as_of) - dt.timedelta(days=int(c["tenure_days"].max()))
     assert c["recency_days"].min() >= 0
     # The HTML tiles show the same figures.
-    assert read_html(run.html).tiles == [list(row) for row in table(run.md, "figure", "value").rows]
+    all_tiles = tiles(run.md, "Executive summary") + tiles(run.md, "Customer lifetime value")
+    assert read_html(run.html).tiles == [list(row) for row in all_tiles]
 
 
 def test_data_quality_table(run: Run) -> None:
@@ -231,6 +241,51 @@ def test_per_segment_tables_and_headings(run: Run) -> None:
             rows["average order value"][0], inside["monetary"].sum() / inside["frequency"].sum()
         )
         assert shows(rows["average order value"][1], base_aov)
+
+
+def test_clv_section_matches_the_parquet(run: Run) -> None:
+    # Both report datasets have enough repeat buyers: CLV is on, over the default 365 days.
+    c, s = run.customers, run.summary
+    assert s["clv"]["enabled"] and s["clv"]["horizon_days"] == 365
+    clv_table = table(run.md, "segment", "customers", "mean chance active")
+    total = c["clv_365d"].sum()
+    for row, seg in zip(
+        clv_table.records(), sorted(s["segments"], key=lambda x: x["id"]), strict=True
+    ):
+        inside = c[c["segment_id"] == seg["id"]]
+        assert row["segment"] == seg["name"]
+        assert shows(row["customers"], len(inside))
+        assert shows_percent(row["mean chance active"], inside["p_alive"].mean())
+        assert shows(row["likely lost"], (inside["p_alive"] < 0.3).sum())
+        assert shows(row["mean CLV"], inside["clv_365d"].mean())
+        assert shows(row["total CLV"], inside["clv_365d"].sum())
+        assert shows_percent(row["share of CLV"], inside["clv_365d"].sum() / total)
+    shown = dict(tiles(run.md, "Customer lifetime value"))
+    assert shows(shown["Expected spend, next 365 days"], total)
+    assert shows_percent(shown["Mean chance a customer is still active"], c["p_alive"].mean())
+    assert shows(shown["Likely lost (chance below 30.0%)"], (c["p_alive"] < 0.3).sum())
+    models = {r[0]: r for r in table(run.md, "model", "parameters").rows}
+    fit = s["clv"]["bgnbd"]
+    assert models["BG/NBD (orders, activity)"][1] == (
+        f"r {fit['r']:.3f}, α {fit['alpha']:.3f}, a {fit['a']:.3f}, b {fit['b']:.3f}"
+    )
+    # Each segment's strategy table compares its expected spend with the base's.
+    compare = [t for t in markdown_tables(run.md) if t.headers[0] == "per customer"]
+    for t, seg in zip(compare, sorted(s["segments"], key=lambda x: x["id"]), strict=True):
+        rows = {r[0]: r[1:] for r in t.rows}
+        inside = c[c["segment_id"] == seg["id"]]
+        assert shows_percent(rows["chance still active"][0], inside["p_alive"].mean())
+        assert shows(rows["expected spend, next 365 days"][1], c["clv_365d"].mean())
+
+
+def test_report_says_why_clv_is_absent(tmp_path: Path) -> None:
+    rows = [[f"c{i:02d}", f"2021-01-{1 + i % 28:02d}", str(10 + i)] for i in range(30)]
+    path = write_csv(tmp_path / "once.csv", ["customer_id", "date", "amount"], rows)
+    segment(path, k=2, n_init=2).write(tmp_path / "out")
+    md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    text = section_text(md, "Customer lifetime value")
+    assert "Lifetime value is not computed: no customer has a repeat order" in text
+    assert "chance still active" not in md
 
 
 def test_cadence_table(run: Run) -> None:

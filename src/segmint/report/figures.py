@@ -100,6 +100,40 @@ def segment_share_chart(summary: dict) -> Chart:
     )
 
 
+def clv_chart(summary: dict) -> Chart:
+    """Each segment's share of the revenue so far beside its share of the expected CLV."""
+    segments = sorted(summary["segments"], key=lambda s: s["id"])
+    colours = [segment_colour(s["id"]) for s in segments]
+    total = summary["clv"]["totals"]["clv_total"]
+    horizon = summary["clv"]["horizon_days"]
+    panel = BarPanel(
+        title="",
+        categories=[s["name"] for s in segments],
+        bars=(
+            Bars(
+                "share of revenue so far",
+                [s["revenue_share"] for s in segments],
+                colours,
+                opacity=0.45,
+            ),
+            Bars(
+                f"share of expected spend, next {horizon} days",
+                [s["clv_total"] / total if total else 0.0 for s in segments],
+                colours,
+            ),
+        ),  # fmt: skip
+        y_title="share",
+        y_percent=True,
+    )
+    return Chart(
+        "clv-by-segment",
+        "Revenue so far and expected spend by segment",
+        (panel,),
+        caption="Light bars: the segment's share of the revenue to date; dark bars: its share "
+        f"of the spend expected over the next {horizon} days (CLV).",
+    )
+
+
 def profile_heatmap(customers: pd.DataFrame, summary: dict) -> Chart:
     """Each segment's mean of every profile feature, coloured by its distance from the base."""
     features = [f for f in PROFILE_LABELS if f in customers.columns]
