@@ -78,6 +78,47 @@ def run(
 
 
 @app.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option(
+    "--holdout-days", type=int, required=True, help="Days at the end of the log to predict."
+)
+@click.option("--column", multiple=True, metavar="ROLE=NAME", help="Use column NAME for ROLE.")
+@click.option("--date-format", help="strftime codes of the date column, e.g. '%d/%m/%Y %H:%M'.")
+@click.option("--keep-duplicates", is_flag=True, help="Keep exact duplicate rows.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def validate(
+    inputs: tuple[str, ...],
+    out: Path,
+    holdout_days: int,
+    column: tuple[str, ...],
+    quiet: bool,
+    **options: object,
+) -> None:
+    """Check the lifetime value model: fit it without the last --holdout-days days, predict
+    each customer's orders in them, and compare with what they did (validation.html)."""
+    from segmint.clv.validation import validate as run_validation
+    from segmint.io.outputs import check_output_dir
+    from segmint.progress import reporter
+
+    check_output_dir(out)
+    columns = parse_column_overrides(list(column))
+    with reporter(quiet) as progress:
+        result = run_validation(
+            list(inputs), holdout_days, progress=progress, columns=columns, **options
+        )
+        progress("Writing the validation report")
+        result.write(out)
+    if not quiet:
+        errors = result.summary["errors"]
+        click.echo(
+            f"{result.summary['customers']:,} customers: {errors['total_predicted']:,.1f} orders "
+            f"predicted, {errors['total_actual']:,.0f} placed; outputs in {out}/",
+            err=True,
+        )
+
+
+@app.command()
 @click.option(
     "--out", type=click.Path(path_type=Path), default=Path("segmint-demo"), show_default=True
 )

@@ -7,6 +7,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,10 +37,7 @@ def write_outputs(result: SegmentationResult, out_dir: Path) -> Path:
     """Write every output of result into out_dir; a failure leaves out_dir as it was."""
     from segmint.report.writer import write_report
 
-    check_output_dir(out_dir)
-    staging = Path(tempfile.mkdtemp(prefix=".segmint-", dir=_existing_ancestor(out_dir)))
-    try:
-        _as_if_made_by_mkdir(staging)
+    def fill(staging: Path) -> None:
         table = pa.Table.from_pandas(result.customers, preserve_index=False)
         # The tables are written by pyarrow and DuckDB, which release the GIL: in a second
         # thread, they overlap the report's charts.
@@ -49,6 +47,20 @@ def write_outputs(result: SegmentationResult, out_dir: Path) -> Path:
             write_json(result.model_json, staging / "model.json")
             write_report(staging, result.summary, result.customers, result.model_json)
             tables.result()
+
+    return write_staged(out_dir, fill)
+
+
+def write_staged(out_dir: Path, fill: Callable[[Path], None]) -> Path:
+    """Let fill write into a staging folder beside out_dir, then move its files into out_dir.
+
+    A failure leaves out_dir as it was; files of out_dir that fill does not write are kept.
+    """
+    check_output_dir(out_dir)
+    staging = Path(tempfile.mkdtemp(prefix=".segmint-", dir=_existing_ancestor(out_dir)))
+    try:
+        _as_if_made_by_mkdir(staging)
+        fill(staging)
         _move_into_place(staging, out_dir)
     except OSError as exc:
         raise OutputError(f"--out {out_dir}: cannot write ({exc.strerror or exc})") from None

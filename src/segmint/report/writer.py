@@ -12,14 +12,19 @@ from segmint.report.document import Report
 
 def write_report(folder: Path, summary: dict, customers: pd.DataFrame, model_json: dict) -> Report:
     """Write report.html, report.md and charts/*.png into folder; return the document."""
+    report = build_report(summary, customers, model_json)
+    write_document(folder, report, "report")
+    return report
+
+
+def write_document(folder: Path, report: Report, stem: str) -> None:
+    """Write a document as stem.html and stem.md, with its charts as charts/*.png."""
     from segmint.report.html import render_html
     from segmint.report.markdown import CHART_FOLDER, chart_path, render_markdown
     from segmint.report.png import render_png
 
-    report = build_report(summary, customers, model_json)
-    (folder / "report.html").write_text(render_html(report), encoding="utf-8")
-    (folder / "report.md").write_text(render_markdown(report), encoding="utf-8")
+    (folder / f"{stem}.html").write_text(render_html(report), encoding="utf-8")
+    (folder / f"{stem}.md").write_text(render_markdown(report), encoding="utf-8")
     (folder / CHART_FOLDER).mkdir(exist_ok=True)
     for chart in report.charts():
         (folder / chart_path(chart)).write_bytes(render_png(chart))
-    return report
