@@ -228,3 +228,21 @@ def test_plotly_inlined_once_and_print_stylesheet(name, outputs, opened):
         page.emulate_media(media="screen")
     assert page.evaluate(display) != "none"
     assert report.page_errors == [] and report.console == []
+
+
+def test_validation_report_opens_offline_and_draws_its_chart(open_report, tmp_path):
+    # `segmint validate` on CDNOW with the paper's 39-week holdout.
+    out = tmp_path / "validation"
+    argv = [sys.executable, "-m", "segmint.cli", "validate", str(DATA / "cdnow_sample.csv"),
+            "--holdout-days", "273", "--out", str(out), "--quiet"]  # fmt: skip
+    subprocess.run(argv, check=True, capture_output=True, timeout=120)
+    report = open_report(out / "validation.html")
+    assert report.page_errors == [] and report.console == [] and report.blocked == []
+    charts = charts_json(report.page)
+    assert list(charts) == ["holdout-by-repeat-orders"]
+    lines = charts["holdout-by-repeat-orders"]["data"]
+    saved = json.loads((out / "validation.json").read_text(encoding="utf-8"))
+    actual = [g["actual_mean"] for g in saved["by_repeat_orders"]]
+    assert [round(y, 6) for y in lines[0]["y"]] == [round(y, 6) for y in actual]
+    footer = report.page.inner_text("footer")
+    assert "validation.json and validation.csv" in footer

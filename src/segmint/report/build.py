@@ -35,7 +35,7 @@ def build_report(summary: dict, customers: pd.DataFrame, model_json: dict) -> Re
     inp = summary["input"]
     subtitle = (
         f"{fmt.whole(summary['totals']['customers'])} customers, {len(segments)} segments · "
-        f"{', '.join(_file_name(f) for f in inp['files'])} · as of {inp['as_of']}"
+        f"{', '.join(fmt.file_name(f) for f in inp['files'])} · as of {inp['as_of']}"
     )
     return Report(
         "Customer segments",
@@ -404,11 +404,6 @@ def _technical(summary: dict, model_json: dict) -> Section:
 
 def _metric(name: str) -> str:
     return METRIC_LABELS.get(name, name)
-
-
-def _file_name(path: str) -> str:
-    """Return the last part of a path ("duckdb:shop.db::orders" keeps its table)."""
-    return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _sampling(sel: dict, seed: int) -> str:

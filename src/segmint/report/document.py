@@ -73,6 +73,8 @@ class Report:
     title: str
     subtitle: str
     sections: list[Section]
+    sources: str = "summary.json, segments.parquet and model.json"
+    """The files beside the report that every figure comes from (said in the HTML footer)."""
 
     def charts(self) -> list[Chart]:
         return [chart for section in self.sections for chart in section.charts()]

@@ -38,3 +38,8 @@ def seconds(x: float) -> str:
 
 def _missing(x: float | None) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def file_name(path: str) -> str:
+    """Return the last part of a path ("duckdb:shop.db::orders" keeps its table)."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]

@@ -37,9 +37,11 @@ def render_png(chart: Chart) -> bytes:
     # Fixed margins instead of a layout engine, which draws every figure several times.
     fig.subplots_adjust(**_margins(chart, height))
     axes = fig.subplots(1, len(chart.panels), squeeze=False)[0]
-    for ax, panel in zip(axes, chart.panels, strict=True):
+    for i, (ax, panel) in enumerate(zip(axes, chart.panels, strict=True)):
         _style(ax)
         _draw(panel, ax)
+        if i and isinstance(panel, BoxPanel):  # the first panel names the segments
+            ax.tick_params(axis="y", labelleft=False)
         if panel.title:
             ax.set_title(
                 panel.title,
@@ -57,18 +59,26 @@ def _labels_on_top(panel: Panel) -> bool:
     return isinstance(panel, HeatmapPanel) and not panel.x_title
 
 
+def _wrapped(label: str) -> str:
+    """Return a slanted axis label on two lines when long, so that it stays inside the figure."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(label, 24, max_lines=2, placeholder="…")) or label
+
+
 def _margins(chart: Chart, height: float) -> dict[str, float]:
     """Return subplot margins (figure fractions) that leave room for each kind's labels."""
     inch = 1 / height
     longest = max(
         [len(label) for p in chart.panels if isinstance(p, HeatmapPanel) for label in p.y_labels]
+        + [len(b.name) for p in chart.panels if isinstance(p, BoxPanel) for b in p.boxes]
         + [0]
     )
-    left = max(0.08, 0.02 + 0.0075 * longest)  # a heatmap's row labels are segment names
+    left = max(0.08, 0.02 + 0.0075 * longest)  # row labels are segment names
     top_room = 0.55 + (0.7 if any(_labels_on_top(p) for p in chart.panels) else 0.0)
     top_room += 0.25 if any(p.title for p in chart.panels) else 0.0
     bottom_room = 0.5
-    if any(isinstance(p, (BarPanel, BoxPanel)) for p in chart.panels):
+    if any(isinstance(p, BarPanel) for p in chart.panels):
         bottom_room = 1.1  # slanted segment names
     if any(isinstance(p, LinePanel) and len(p.lines) > 1 for p in chart.panels):
         bottom_room = 0.6
@@ -130,7 +140,8 @@ def _(panel: BarPanel, ax: Any) -> None:
     for i, bars in enumerate(panel.bars):
         ax.bar(positions + (i - (n - 1) / 2) * width, bars.values, width, color=bars.colours,
                alpha=bars.opacity, edgecolor=bars.colours, label=bars.name)  # fmt: skip
-    ax.set_xticks(positions, panel.categories, rotation=20, ha="right", fontsize=8.5)
+    labels = [_wrapped(c) for c in panel.categories]
+    ax.set_xticks(positions, labels, rotation=20, ha="right", fontsize=8.5)
     if panel.y_percent:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylabel(panel.y_title, fontsize=9)
@@ -179,11 +190,13 @@ def _colour_map(stops: tuple[tuple[float, str], ...]) -> Any:
 
 @_draw.register
 def _(panel: BoxPanel, ax: Any) -> None:
+    # Horizontal boxes, the first segment on top: segment names read across, not slanted.
     stats = [{"label": b.name, "whislo": b.low, "q1": b.q1, "med": b.median, "q3": b.q3,
               "whishi": b.high, "mean": b.mean, "fliers": []} for b in panel.boxes]  # fmt: skip
     if not stats:
         return
     parts = ax.bxp(stats, showmeans=True, patch_artist=True, showfliers=False,
+                   orientation="horizontal",
                    meanprops={"marker": "D", "markersize": 4, "markerfacecolor": "white",
                               "markeredgecolor": "#333"})  # fmt: skip
     for patch, box in zip(parts["boxes"], panel.boxes, strict=True):
@@ -192,15 +205,18 @@ def _(panel: BoxPanel, ax: Any) -> None:
         patch.set_edgecolor(box.colour)
     for median in parts["medians"]:
         median.set_color("#222222")
+    ax.invert_yaxis()
     if panel.log:
-        ax.set_yscale("log")
+        ax.set_xscale("log")
         ticks = log_ticks(min(b.low for b in panel.boxes), max(b.high for b in panel.boxes))
-        ax.set_yticks(ticks, [tick_label(t) for t in ticks])
+        if len(ticks) > 6:  # side by side, a narrow axis has room for powers of ten only
+            ticks = [t for t in ticks if f"{t:e}".startswith("1")]
+        ax.set_xticks(ticks, [tick_label(t) for t in ticks])
         ax.minorticks_off()
-    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-    for label in ax.get_xticklabels():
-        label.set_horizontalalignment("right")
-    ax.set_ylabel(panel.y_title, fontsize=9)
+    ax.tick_params(axis="y", labelsize=8.5)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.set_xlabel(panel.y_title, fontsize=9)
+    ax.grid(axis="y", visible=False)
 
 
 @_draw.register

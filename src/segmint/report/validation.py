@@ -14,7 +14,7 @@ def build_validation_report(summary: dict) -> Report:
     fit = summary["bgnbd"]
     groups = summary["by_repeat_orders"]
     subtitle = (
-        f"{', '.join(summary['files'])} · calibration {cal['start']} – {cal['end']} · "
+        f"{', '.join(fmt.file_name(f) for f in summary['files'])} · calibration {cal['start']} – {cal['end']} · "
         f"holdout {hold['start']} – {hold['end']} ({fmt.whole(summary['holdout_days'])} days)"
     )
     overview = Section("summary", "Predicted and actual orders").add(
@@ -32,8 +32,8 @@ def build_validation_report(summary: dict) -> Report:
             "The BG/NBD model was fitted on the calibration period only; each of its customers' "
             "expected orders over the holdout is compared with the orders they actually placed "
             f"there. Root mean squared error per customer: {fmt.score(err['rmse'])}. "
-            f"{fmt.whole(summary['new_in_holdout'])} customers whose first order falls in the "
-            "holdout are not compared: the model knows nothing of them."
+            "Customers whose first order falls in the holdout are not compared (the model "
+            f"knows nothing of them): {fmt.whole(summary['new_in_holdout'])}."
         ),
     )
     chart = Chart(
@@ -91,4 +91,9 @@ def build_validation_report(summary: dict) -> Report:
             note="BG/NBD (Fader, Hardie & Lee 2005), maximum likelihood, time in weeks.",
         ),  # fmt: skip
     )
-    return Report("Lifetime value model: holdout validation", subtitle, [overview, by_group, model])
+    return Report(
+        "Lifetime value model: holdout validation",
+        subtitle,
+        [overview, by_group, model],
+        sources="validation.json and validation.csv",
+    )
