@@ -361,6 +361,7 @@ def test_technical_tables(run: Run) -> None:
         "Calinski-Harabasz",
         "inertia",
         "smallest share",
+        "stability",
         "eligible",
     ).rows
     assert len(scores) == len(sel["scores"]) == 3  # k = 3..5
@@ -378,7 +379,8 @@ def test_technical_tables(run: Run) -> None:
         ):
             assert len(cell.split(".")[1]) == places and shows(cell, score[key]), key
         assert shows_percent(row[5], score["smallest_share"])
-        assert row[6] == ("yes" if score["eligible"] else "no")
+        assert shows(row[6], score["stability"]) and 0 < score["stability"] <= 1
+        assert row[7] == ("yes" if score["eligible"] else "no")
     assert chosen_rows == [sel["chosen_k"]]
     sizes = c["segment_id"].value_counts()
     assert len(sizes) == sel["chosen_k"]

@@ -54,6 +54,11 @@ def app() -> None:
 )
 @click.option("--threads", type=int, help="DuckDB threads (default: one per core).")
 @click.option(
+    "--previous",
+    type=click.Path(),
+    help="An earlier run's output folder: segments that persist keep its ids and names.",
+)
+@click.option(
     "--clv/--no-clv",
     default=None,
     help="Customer lifetime value (BG/NBD + Gamma-Gamma); default: on when at least 20 "
@@ -75,6 +80,67 @@ def run(
     _run_and_write(
         list(inputs), out, quiet, {"columns": parse_column_overrides(list(column)), **options}
     )
+
+
+@app.command()
+@click.argument("old_dir", type=click.Path(path_type=Path))
+@click.argument("new_dir", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option("--quiet", is_flag=True, help="No summary line.")
+def compare(old_dir: Path, new_dir: Path, out: Path, quiet: bool) -> None:
+    """Compare two runs' output folders: who moved between segments (migration.csv,
+    compare.json, compare.html)."""
+    from segmint.io.outputs import check_output_dir
+    from segmint.lifecycle.compare import compare as run_compare
+
+    check_output_dir(out)
+    result = run_compare(old_dir, new_dir)
+    result.write(out)
+    if not quiet:
+        people = result.summary["customers"]
+        click.echo(
+            f"{people['union']:,} customers ({people['both']:,} in both runs); outputs in {out}/",
+            err=True,
+        )
+
+
+@app.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--model", "model_file", required=True, help="model.json of an earlier run.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option("--column", multiple=True, metavar="ROLE=NAME", help="Use column NAME for ROLE.")
+@click.option("--as-of", help="Reference date YYYY-MM-DD (default: the new data's latest).")
+@click.option("--date-format", help="strftime codes of the date column, e.g. '%d/%m/%Y %H:%M'.")
+@click.option("--keep-duplicates", is_flag=True, help="Keep exact duplicate rows.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def score(
+    inputs: tuple[str, ...],
+    model_file: str,
+    out: Path,
+    column: tuple[str, ...],
+    quiet: bool,
+    **options: object,
+) -> None:
+    """Assign the customers of new data to the segments of a saved model.json (no refit);
+    writes segments.parquet, segments.csv and summary.json."""
+    from segmint.io.outputs import check_output_dir
+    from segmint.pipeline import score as run_score
+    from segmint.progress import reporter
+
+    check_output_dir(out)
+    columns = parse_column_overrides(list(column))
+    with reporter(quiet) as progress:
+        result = run_score(list(inputs), model_file, progress=progress, columns=columns, **options)
+        progress("Writing outputs")
+        result.write(out)
+    if not quiet:
+        outside = result.summary["out_of_range"]["customers"]
+        click.echo(
+            f"{result.summary['totals']['customers']:,} customers scored into "
+            f"{result.model.k_} segments ({outside:,} outside the training range); "
+            f"outputs in {out}/",
+            err=True,
+        )
 
 
 @app.command()

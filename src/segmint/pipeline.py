@@ -29,8 +29,10 @@ from segmint.errors import InputError, UsageError
 from segmint.features.build import REPEAT_VALUE, customer_features
 from segmint.features.clean import clean, release_lines
 from segmint.io.inputs import Lines, open_lines
+from segmint.lifecycle.compare import moves_since
+from segmint.lifecycle.identity import keep_identities, previous_model
 from segmint.model.feature_sets import clustering_features
-from segmint.model.segment_model import SegmentModel
+from segmint.model.segment_model import SegmentModel, load_model
 from segmint.profile import summary as figures
 from segmint.profile.attributes import describe_attributes, load_customers
 from segmint.profile.naming import name_segments
@@ -45,7 +47,7 @@ STAGES = {
     "clean": "Cleaning order lines",
     "features": "Computing customer features",
     "model": "Choosing k and fitting K-means",
-    "clv": "Fitting the lifetime value models",
+    "clv": "Customer lifetime value",
     "profile": "Naming and describing segments",
 }
 
@@ -57,7 +59,8 @@ class SegmentationResult:
     customers: pd.DataFrame
     summary: dict
     model: SegmentModel
-    model_json: dict
+    model_json: dict | None
+    """None for a scoring run (segmint score), which writes no model and no report."""
 
     def write(self, out_dir: str | Path) -> Path:
         """Write every output file into out_dir, atomically; return out_dir."""
@@ -71,13 +74,84 @@ def segment(
 ) -> SegmentationResult:
     """Return the segmentation of a transaction log: a path, a list of paths, or a DataFrame/Arrow table."""
     config = Settings.create(**settings)
+    sub = _sub_progress(progress, STAGES["model"])
+    return _run(source, config, progress, lambda customers: _fit(customers, config, sub))
+
+
+def score(
+    source: Any | Sequence[Any],
+    model: SegmentModel | str | Path,
+    progress: Progress | None = None,
+    **settings: Any,
+) -> SegmentationResult:
+    """Return the customers of a new log assigned to a saved model's segments (CONTRACT §8).
+
+    No refit: the features are computed as in the model's run (its columns where the data
+    has them, unless `columns` overrides a role; its feature set), scaled with the model's
+    transforms, and each customer goes to the nearest centre. The result's model_json is None.
+    """
+    model_file = None
+    if not isinstance(model, SegmentModel):
+        model_file = str(model)
+        model = load_model(model)
+    metadata = getattr(model, "metadata_", {})
+    for fixed in ("feature_set", "k", "k_min", "k_max", "select", "clv", "previous"):
+        if fixed in settings:
+            raise UsageError(f"{fixed}: does not apply when scoring with a saved model")
+    config = Settings.create(
+        model_columns=metadata.get("columns") or {},
+        feature_set=metadata.get("feature_set") or "rfm",
+        clv=False,
+        **settings,
+    )
+
+    def assign(customers: pd.DataFrame) -> SegmentModel:
+        model.labels_ = model.predict(customers)
+        model.outside_ = model.outside_training_range(customers)
+        return model
+
+    result = _run(source, config, progress, assign, keep_names=True,
+                  labels={"model": "Assigning customers to the model's segments"})  # fmt: skip
+    summary = result.summary
+    del summary["selection"]
+    summary["clv"] = {"enabled": False, "reason": "not computed when scoring with a saved model"}
+    summary["model"] = {"file": model_file, "as_of": metadata.get("as_of"),
+                        "feature_set": config.feature_set, "k": model.k_}  # fmt: skip
+    summary["out_of_range"] = _out_of_range(model)
+    if summary["out_of_range"]["customers"]:
+        summary["warnings"].append(
+            f"{summary['out_of_range']['customers']:,} customer(s) have features far outside "
+            "the range the model was trained on (more than one standard deviation beyond it): "
+            "their segment is the nearest, but the model has not seen customers like them"
+        )
+    return SegmentationResult(result.customers, summary, model, None)
+
+
+def _out_of_range(model: SegmentModel) -> dict:
+    outside = model.outside_
+    return {
+        "customers": int(outside.any(axis=1).sum()),
+        "share": float(outside.any(axis=1).mean()) if len(outside) else 0.0,
+        "by_feature": {f: int(n) for f, n in zip(model.features, outside.sum(axis=0), strict=True)},
+    }
+
+
+def _run(
+    source: Any | Sequence[Any],
+    config: Settings,
+    progress: Progress | None,
+    model_stage: Callable[[pd.DataFrame], SegmentModel],
+    keep_names: bool = False,
+    labels: dict[str, str] | None = None,
+) -> SegmentationResult:
     inputs = list(source) if isinstance(source, (list, tuple)) else [source]
     timings: dict[str, float] = {}
+    stages = {**STAGES, **(labels or {})}
 
     @contextmanager
     def stage(name: str) -> Iterator[None]:
         if progress:
-            progress(STAGES[name])
+            progress(stages[name])
         start = time.perf_counter()
         yield
         timings[name] = round(time.perf_counter() - start, 4)
@@ -98,13 +172,28 @@ def segment(
             release_lines(con)
             clv_inputs = ModelInputs.of(customers, customers.pop(REPEAT_VALUE).to_numpy())
         with stage("model"):
-            model = _fit(customers, config, _sub_progress(progress, STAGES["model"]))
+            model = model_stage(customers)
         with stage("clv"):
             lifetime = _lifetime_value(clv_inputs, config)
         with stage("profile"):
-            segments = _profile(con, customers, model, config, Path(workdir), lines.has("category"))
+            previous = None
+            if config.previous:
+                old = previous_model(config.previous, model)
+                previous = keep_identities(model, old, customers, config.previous)
+                model.renumber(previous.new_ids, previous.names, customers)
+            segments = _profile(
+                con,
+                customers,
+                model,
+                config,
+                Path(workdir),
+                lines.has("category"),
+                keep_names or previous is not None,
+            )
             _add_segment_clv(segments, lifetime, model.labels_, config.clv_horizon_days)
     table = _customer_table(customers, model, lifetime)
+    if previous is not None:
+        previous.summary["moves"] = moves_since(config.previous, table, model.names_)
     inputs_summary = _input_summary(lines, cleaned, customers)
     for entry in segments:
         entry["orders_per_year"] = figures.orders_per_year(
@@ -118,11 +207,12 @@ def segment(
         "totals": figures.totals(customers),
         "feature_set": config.feature_set,
         "features": model.features,
-        "selection": _selection_summary(model, config),
+        "selection": _selection_summary(model, config) if not keep_names else None,
         "segments": segments,
         "rfm_segments": figures.rfm_segments(customers),
         "revenue_concentration": figures.revenue_concentration(customers),
         "clv": lifetime.summary,
+        "previous": previous.summary if previous is not None else None,
         "warnings": model.warnings_ + lifetime.warnings,
         "timings": timings,
         "versions": _versions(),
@@ -197,11 +287,13 @@ def _profile(
     config: Settings,
     workdir: Path,
     has_category: bool,
+    keep_names: bool = False,
 ) -> list[dict]:
-    """Name the model's segments and return their summary entries."""
+    """Name the model's segments (unless keep_names) and return their summary entries."""
     k, labels = model.k_, model.labels_
     traits = segment_traits(customers, labels, k)
-    model.names_ = name_segments(traits)
+    if not keep_names:
+        model.names_ = name_segments(traits)
     categories = _top_categories(con, customers, labels) if has_category else {}
     attributes = None
     if config.customers_file:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from segmint.errors import UsageError
 
 FEATURE_SETS = ("rfm", "value", "full")
-SELECTION_METRICS = ("davies_bouldin", "silhouette", "calinski_harabasz")
+SELECTION_METRICS = ("davies_bouldin", "silhouette", "calinski_harabasz", "stable")
 TRANSFORMS = ("auto", "none")
 ROLES = (
     "customer_id",
@@ -31,6 +31,8 @@ class Settings:
 
     columns: Mapping[str, str] = field(default_factory=dict)
     """Role → column name overrides (``--column role=NAME``)."""
+    model_columns: Mapping[str, str] = field(default_factory=dict)
+    """Role → column of a saved model's run (scoring): used where the data has that column."""
     customers_file: str | None = None
     """Optional customer attributes, joined on customer_id."""
     products_file: str | None = None
@@ -56,6 +58,8 @@ class Settings:
     """DuckDB's memory limit, e.g. '2GB'; beyond it DuckDB spills to disk."""
     threads: int | None = None
     """DuckDB's threads; default: one per core."""
+    previous: str | None = None
+    """An earlier run's output folder whose segment ids and names are kept where they match."""
     clv: bool | None = None
     """Customer lifetime value (CONTRACT §7); None: on when at least 20 customers have repeat orders."""
     clv_horizon_days: int = 365
@@ -71,8 +75,9 @@ class Settings:
             raise UsageError(f"unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
         if isinstance(kwargs.get("as_of"), str):
             kwargs["as_of"] = parse_as_of(kwargs["as_of"])  # type: ignore[arg-type]
-        if kwargs.get("columns") is not None:
-            kwargs["columns"] = dict(kwargs["columns"])  # type: ignore[call-overload]
+        for mapping in ("columns", "model_columns"):
+            if kwargs.get(mapping) is not None:
+                kwargs[mapping] = dict(kwargs[mapping])  # type: ignore[call-overload]
         settings = cls(**kwargs)  # type: ignore[arg-type]
         settings.validate()
         return settings

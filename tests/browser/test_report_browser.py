@@ -246,3 +246,24 @@ def test_validation_report_opens_offline_and_draws_its_chart(open_report, tmp_pa
     assert [round(y, 6) for y in lines[0]["y"]] == [round(y, 6) for y in actual]
     footer = report.page.inner_text("footer")
     assert "validation.json and validation.csv" in footer
+
+
+def test_compare_report_opens_offline_and_draws_the_migration(open_report, tmp_path):
+    # Two runs of the Online Retail sample a quarter apart, the second keeping the first's names.
+    retail = DATA / "online_retail_sample.csv"
+    cli = [sys.executable, "-m", "segmint.cli"]
+    sep, dec, out = tmp_path / "sep", tmp_path / "dec", tmp_path / "moves"
+    for argv in (
+        ["run", str(retail), "--as-of", "2011-09-09", "--k", "4", "--out", str(sep), "--quiet"],
+        ["run", str(retail), "--k", "4", "--previous", str(sep), "--out", str(dec), "--quiet"],
+        ["compare", str(sep), str(dec), "--out", str(out), "--quiet"],
+    ):
+        subprocess.run([*cli, *argv], check=True, capture_output=True, timeout=180)
+    report = open_report(out / "compare.html")
+    assert report.page_errors == [] and report.console == [] and report.blocked == []
+    charts = charts_json(report.page)
+    assert list(charts) == ["migration"]
+    saved = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    heatmap = charts["migration"]["data"][0]
+    assert heatmap["text"] == [[f"{n:,}" for n in row] for row in saved["migration"]["counts"]]
+    assert "compare.json and migration.csv" in report.page.inner_text("footer")

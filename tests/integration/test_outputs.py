@@ -20,6 +20,7 @@ import pytest
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
 from helpers import OUTPUTS
+from report_tables import script_block
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 RETAIL = DATA / "online_retail_sample.csv"
@@ -58,7 +59,11 @@ def test_the_five_files_exist(retail_outs: tuple[Path, Path]) -> None:
     out = retail_outs[0]
     for name in OUTPUTS:
         if name == "charts":
-            assert len(list((out / name).glob("*.png"))) == 8
+            # One PNG per chart of report.html, the CLV chart among them (CLV is on here).
+            html = (out / "report.html").read_text(encoding="utf-8")
+            ids = json.loads(script_block(html, "segmint-charts")).keys()
+            assert sorted(p.stem for p in (out / name).glob("*.png")) == sorted(ids)
+            assert len(ids) == 9 and "clv-by-segment" in ids
         else:
             assert (out / name).is_file() and (out / name).stat().st_size > 0, name
 

@@ -58,7 +58,20 @@ def open_lines(
     con.execute(f"CREATE OR REPLACE TEMP VIEW raw_lines AS {union}")
     all_columns = list(dict.fromkeys(c for s in sources for c in s.columns))
     name = ", ".join(s.name for s in sources)
-    columns = find_columns(all_columns, name, settings.columns)
+    overrides = dict(settings.columns)
+    for role, column in settings.model_columns.items():
+        if role not in overrides and column in all_columns:
+            overrides[role] = column  # as in the model's run
+    try:
+        columns = find_columns(all_columns, name, overrides)
+    except InputError as exc:
+        absent = [f"{role} = {column!r}" for role, column in settings.model_columns.items()
+                  if role not in overrides]  # fmt: skip
+        if not absent:
+            raise
+        raise InputError(
+            f"{exc}; the model was trained with {', '.join(absent)}, not in this data"
+        ) from None
     if "amount" not in columns and "unit_price" not in columns:
         raise InputError(
             f"{name}: no column for the amount, and no unit price to compute it from "

@@ -44,8 +44,9 @@ def write_outputs(result: SegmentationResult, out_dir: Path) -> Path:
         with ThreadPoolExecutor(max_workers=1) as pool:
             tables = pool.submit(_write_tables, table, staging)
             write_json(result.summary, staging / "summary.json")
-            write_json(result.model_json, staging / "model.json")
-            write_report(staging, result.summary, result.customers, result.model_json)
+            if result.model_json is not None:  # a run; scoring writes the tables and summary
+                write_json(result.model_json, staging / "model.json")
+                write_report(staging, result.summary, result.customers, result.model_json)
             tables.result()
 
     return write_staged(out_dir, fill)

@@ -26,9 +26,13 @@ from segmint.model.selection import (
     silhouette_rows,
     silhouettes,
 )
+from segmint.model.stability import stability
 
 MODEL_FORMAT = "segmint-model"
 MODEL_VERSION = 1
+# A scored customer is out of the training range when a scaled feature lies more than this
+# many training standard deviations beyond the smallest or largest value seen in training.
+OUT_OF_RANGE = 1.0
 
 
 class SegmentModel:
@@ -81,6 +85,7 @@ class SegmentModel:
         scale = raw.std(axis=0)  # population standard deviation
         self.scale_ = np.where(scale > 0, scale, 1.0)
         X = (raw - self.mean_) / self.scale_
+        self.range_ = np.stack([X.min(axis=0), X.max(axis=0)], axis=1)
         monetary = customers["monetary"].to_numpy()
         ks = candidate_ks(
             self.k, self.k_min, self.k_max, count_distinct(X, enough=(self.k or self.k_max) + 1)
@@ -102,7 +107,8 @@ class SegmentModel:
                     centers = fit_kmeans(X, k, 1, self.seed, init=started)
                 centers, labels = _order_by_revenue(centers, nearest_centre(X, centers), monetary)
                 fits[k] = centers
-                scores.append(score_labels(X, labels, centers, self.min_segment_share))
+                score = score_labels(X, labels, centers, self.min_segment_share)
+                scores.append(replace(score, stability=stability(X, k, self.seed)))
                 silhouette_labels.append(labels[silhouette_at])
             # One pass over the silhouette sample's distances serves every k.
             values = silhouettes(X[silhouette_at], silhouette_labels)
@@ -125,6 +131,13 @@ class SegmentModel:
             return None  # too few distinct points in the sample: use every customer
         return rows
 
+    def renumber(self, new_ids: np.ndarray, names: list[str], customers: pd.DataFrame) -> None:
+        """Give segment i the id new_ids[i] and the names (by new id); labels follow."""
+        order = np.argsort(new_ids)
+        self.centers_ = self.centers_[order]
+        self.names_ = list(names)
+        self.labels_ = self.predict(customers)
+
     # Using ----------------------------------------------------------------------------
 
     def scaled(self, customers: pd.DataFrame) -> np.ndarray:
@@ -135,6 +148,19 @@ class SegmentModel:
     def predict(self, customers: pd.DataFrame) -> np.ndarray:
         """Return each customer's segment id: its nearest centre in the scaled space."""
         return nearest_centre(self.scaled(customers), self.centers_)
+
+    def outside_training_range(self, customers: pd.DataFrame) -> np.ndarray:
+        """Return, per customer and feature, whether the scaled value lies far outside training.
+
+        Far: more than OUT_OF_RANGE (in standard deviations of the training data) below the
+        smallest or above the largest value seen in training. A model without its training
+        range (written by an older Segmint) flags nothing.
+        """
+        X = self.scaled(customers)
+        if getattr(self, "range_", None) is None:
+            return np.zeros(X.shape, dtype=bool)
+        low, high = self.range_[:, 0], self.range_[:, 1]
+        return (low - OUT_OF_RANGE > X) | (high + OUT_OF_RANGE < X)
 
     def _transformed(self, customers: pd.DataFrame) -> np.ndarray:
         missing = [f for f in self.features if f not in customers.columns]
@@ -164,10 +190,16 @@ class SegmentModel:
             "feature_set": metadata.get("feature_set"),
             "features": [
                 {"name": f, "transform": t, "mean": float(m), "scale": float(s)}
-                for f, t, m, s in zip(
-                    self.features, self.transforms_, self.mean_, self.scale_, strict=True
+                | ({} if r is None else {"range": [float(r[0]), float(r[1])]})
+                for f, t, m, s, r in zip(
+                    self.features,
+                    self.transforms_,
+                    self.mean_,
+                    self.scale_,
+                    self.range_ if self.range_ is not None else [None] * len(self.features),
+                    strict=True,
                 )
-            ],
+            ],  # fmt: skip
             "centers": [[float(v) for v in row] for row in self.centers_],
             "segments": [{"id": i, "name": n} for i, n in enumerate(self.names_)],
             "columns": metadata.get("columns", {}),
@@ -192,11 +224,16 @@ class SegmentModel:
             model.mean_ = np.array([f["mean"] for f in features], dtype=np.float64)
             model.scale_ = np.array([f["scale"] for f in features], dtype=np.float64)
             model.centers_ = np.array(data["centers"], dtype=np.float64)
+            ranges = [f.get("range") for f in features]
+            model.range_ = (
+                np.array(ranges, dtype=np.float64) if all(r is not None for r in ranges) else None
+            )
             model.names_ = [s["name"] for s in sorted(data["segments"], key=lambda s: s["id"])]
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"model file is incomplete or damaged ({exc!r})") from None
         model.k_ = len(model.centers_)
         model.metadata_ = {k: data.get(k) for k in ("as_of", "feature_set", "columns")}
+        model.warnings_ = []
         return model
 
 

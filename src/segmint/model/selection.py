@@ -10,10 +10,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from segmint.errors import UsageError
+from segmint.model.stability import STABLE
 
 MAXIMISED = ("silhouette", "calinski_harabasz")
 # How people write each metric's name (the report and every message use these).
 METRIC_LABELS = {
+    "stable": "Davies-Bouldin among stable k",
     "davies_bouldin": "Davies-Bouldin",
     "silhouette": "silhouette",
     "calinski_harabasz": "Calinski-Harabasz",
@@ -31,6 +33,7 @@ class KScore:
     inertia: float
     smallest_share: float
     eligible: bool
+    stability: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -255,10 +258,33 @@ def choose_k(scores: list[KScore], metric: str) -> tuple[int, list[str]]:
                 "no k gives every segment the minimum share of customers; "
                 "k was chosen among all candidates"
             )
+    if metric == "stable":
+        # The best Davies-Bouldin among the k whose segments are reproducible.
+        stable = [s for s in pool if s.stability is not None and s.stability >= STABLE]
+        if stable:
+            pool = stable
+        else:
+            warnings.append(
+                f"no k reaches a stability of {STABLE}; k was chosen by Davies-Bouldin alone"
+            )
+        metric = "davies_bouldin"
     sign = -1.0 if metric in MAXIMISED else 1.0
     rated = [(sign * getattr(s, metric), s.k) for s in pool if getattr(s, metric) is not None]
     chosen = min(rated)[1] if rated else min(s.k for s in pool)
-    return chosen, warnings + _edge_warnings(scores, chosen, metric)
+    return chosen, warnings + _edge_warnings(scores, chosen, metric) + _stability_warning(
+        scores, chosen
+    )
+
+
+def _stability_warning(scores: list[KScore], chosen: int) -> list[str]:
+    value = next((s.stability for s in scores if s.k == chosen), None)
+    if value is None or math.isnan(value) or value >= STABLE:
+        return []
+    return [
+        f"the chosen k = {chosen} has a stability of {value:.2f} (below {STABLE}): fits on "
+        "resampled customers often draw the segments differently; read them with care "
+        "(--select stable picks among the stable k)"
+    ]
 
 
 def _edge_warnings(scores: list[KScore], chosen: int, metric: str) -> list[str]:

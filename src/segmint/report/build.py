@@ -11,6 +11,8 @@ import pandas as pd
 
 from segmint.features.rfm import RFM_SEGMENT_NAMES
 from segmint.model.selection import METRIC_LABELS
+from segmint.model.stability import RESAMPLES, STABLE
+from segmint.model.stability import SAMPLE as STABILITY_SAMPLE
 from segmint.report import figures
 from segmint.report import format as fmt
 from segmint.report.document import (
@@ -117,7 +119,19 @@ def _overview(summary: dict, segments: list[dict]) -> Section:
             row.append(", ".join(f"{value} {fmt.pct(share)}" for value, share in mix) or "–")
         rows.append(tuple(row))
     days = summary["input"]["period_days"]
-    return Section("segments", "Segment overview").add(
+    section = Section("segments", "Segment overview")
+    previous = summary.get("previous")
+    if previous:
+        parts = [
+            f"kept from the previous run ({fmt.file_name(previous['folder'])}): "
+            f"{', '.join(previous['persisted']) or 'none'}"
+        ]
+        if previous["appeared"]:
+            parts.append(f"new: {', '.join(previous['appeared'])}")
+        if previous["vanished"]:
+            parts.append(f"no longer present: {', '.join(previous['vanished'])}")
+        section.add(Paragraph("Segments " + "; ".join(parts) + "."))  # fmt: skip
+    return section.add(
         Table(
             tuple(headers),
             tuple(rows),
@@ -356,6 +370,7 @@ def _technical(summary: dict, model_json: dict) -> Section:
             fmt.score(r["calinski_harabasz"], 1),
             fmt.score(r["inertia"], 1),
             fmt.pct(r["smallest_share"]),
+            fmt.score(r.get("stability")),
             "yes" if r["eligible"] else "no",
         )
         for r in sel["scores"]
@@ -368,6 +383,9 @@ def _technical(summary: dict, model_json: dict) -> Section:
             f"(scikit-learn, k-means++ with {sel['n_init']} starts, seed {summary['seed']}) for each k in "
             f"{sel['k_range'][0]}–{sel['k_range'][1]}{_sampling(sel, summary['seed'])}; the chosen k "
             f"{_selection_rule(sel)}. Silhouette on a seeded sample of at most {fmt.whole(sample)} customers. "
+            f"Stability: the mean adjusted Rand index between K-means fits on {RESAMPLES} "
+            f"bootstrap samples of at most {fmt.whole(STABILITY_SAMPLE)} customers (1: the same "
+            f"segments every time; below {STABLE}, a warning). "
             "Every customer belongs to its nearest centre."
         ),
         Table(("feature", "transform", "mean", "scale"), features, "llrr"),
@@ -379,10 +397,11 @@ def _technical(summary: dict, model_json: dict) -> Section:
                 "Calinski-Harabasz",
                 "inertia",
                 "smallest share",
+                "stability",
                 "eligible",
             ),
             scores,
-            "rrrrrrl",
+            "rrrrrrrl",
         ),  # fmt: skip
         figures.selection_chart(summary),
     )
@@ -418,7 +437,7 @@ def _sampling(sel: dict, seed: int) -> str:
 def _selection_rule(sel: dict) -> str:
     if sel.get("k_fixed"):
         return "was fixed by --k"
-    verb = "minimises" if sel["metric"] == "davies_bouldin" else "maximises"
+    verb = "minimises" if sel["metric"] in ("davies_bouldin", "stable") else "maximises"
     return (
         f"{verb} {_metric(sel['metric'])} among the k whose smallest segment holds at least "
         f"{fmt.pct(sel['min_segment_share'])} of customers"

@@ -7,7 +7,8 @@ import pandas as pd
 
 from segmint.features.rfm import RFM_MAP
 from segmint.model.segment_model import SegmentModel
-from segmint.model.selection import MAXIMISED, METRIC_LABELS
+from segmint.model.selection import MAXIMISED
+from segmint.model.stability import STABLE
 from segmint.profile.summary import spend_ranking
 from segmint.profile.traits import segment_traits
 from segmint.report import format as fmt
@@ -268,27 +269,43 @@ def rfm_grid_chart(customers: pd.DataFrame) -> Chart:
     return Chart("rfm-grid", "Classic RFM grid", tuple(panels), height=520)
 
 
+# The scores charted against k, with their labels; stability is charted when present.
+CHART_SCORES = {
+    "davies_bouldin": "Davies-Bouldin",
+    "silhouette": "silhouette",
+    "calinski_harabasz": "Calinski-Harabasz",
+    "stability": "stability",
+}
+
+
 def selection_chart(summary: dict) -> Chart:
-    """Davies-Bouldin, silhouette and Calinski-Harabasz against k, the chosen k marked."""
+    """Davies-Bouldin, silhouette, Calinski-Harabasz and stability against k, the chosen k marked."""
     selection = summary["selection"]
     rows = selection["scores"]
     chosen = selection["chosen_k"]
     panels = []
-    for metric, title in METRIC_LABELS.items():
-        better = "higher is better" if metric in MAXIMISED else "lower is better"
-        points = [(r["k"], r[metric]) for r in rows if r[metric] is not None]
+    for metric, title in CHART_SCORES.items():
+        points = [(r["k"], r[metric]) for r in rows if r.get(metric) is not None]
+        if not points:
+            continue
+        better = "higher is better" if metric in (*MAXIMISED, "stability") else "lower is better"
         at_chosen = [v for k, v in points if k == chosen]
+        lines = [Line(title, [k for k, _ in points], [v for _, v in points],
+                      segment_colour(0), markers=True)]  # fmt: skip
+        if metric == "stability":
+            ks = [k for k, _ in points]
+            lines.append(Line(f"stable from {STABLE}", [min(ks), max(ks)], [STABLE, STABLE],
+                              NEUTRAL, dashed=True))  # fmt: skip
         panels.append(
             LinePanel(
                 title=title,
                 x_title="k",
                 y_title=better,
-                lines=(Line(title, [k for k, _ in points], [v for _, v in points],
-                            segment_colour(0), markers=True),),
+                lines=tuple(lines),
                 marks=(Mark(chosen, at_chosen[0], f"k = {chosen}"),) if at_chosen else (),
                 integer_x=True,
             )
-        )  # fmt: skip
+        )
     return Chart("selection", "Scores by number of segments", tuple(panels), height=360)
 
 

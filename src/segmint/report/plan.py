@@ -124,6 +124,7 @@ def implementation_plan(
     for horizon, text in PLAN_LAST.items():
         plan[horizon].append(text)
     plan["long"].append(_refresh_advice(summary, median_interpurchase_days))
+    plan["long"].append(moves_to_watch(summary))
     plan["long"].append(_monitoring_advice(summary))
     return plan
 
@@ -136,9 +137,31 @@ def _refresh_advice(summary: dict, median_days: float | None) -> str:
         else "few customers order more than once"
     )
     return (
-        f"Refresh the segments {cadence} ({rhythm}) with the same settings and seed, "
-        "scoring new customers with model.json in between."
+        f"Refresh the segments {cadence} ({rhythm}) with the same settings and seed and "
+        "--previous pointing at this run, so that lasting segments keep their names; score "
+        "new customers with model.json in between, and run segmint compare on two runs to "
+        "see who moved."
     )
+
+
+def moves_to_watch(summary: dict) -> str:
+    """Return which moves between segments to watch at each refresh, from the segments present."""
+    valuable = [s["name"] for s in summary["segments"] if valuable_active(s["traits"])]
+    at_risk = [s["name"] for s in summary["segments"] if lapsing(s["traits"])]
+    previous = summary.get("previous") or {}
+    since = ""
+    if previous.get("moves"):
+        since = " Since the previous run: " + "; ".join(previous["moves"][:3]) + "."
+    if valuable and at_risk:
+        watch = (
+            f"Moves to watch: customers leaving {_join(valuable)} for {_join(at_risk)} "
+            "(the revenue at stake)."
+        )
+    elif at_risk:
+        watch = f"Moves to watch: customers moving into {_join(at_risk)}."
+    else:
+        watch = "Moves to watch: customers whose segment changes between refreshes."
+    return watch + since
 
 
 def _monitoring_advice(summary: dict) -> str:

@@ -1,0 +1,1 @@
+"""Segments over time: comparing two runs, keeping segment identities, stability of the choice."""
