@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from segmint import segment
 from segmint.model.selection import KScore, choose_k
@@ -75,3 +76,20 @@ def test_select_stable_through_segment():
     best = min(pool, key=lambda r: (r["davies_bouldin"], r["k"]))
     assert result.summary["selection"]["chosen_k"] == best["k"]
     assert result.summary["selection"]["metric"] == "stable"
+
+
+def test_adjusted_rand_index_equals_scikit_learn():
+    from sklearn.metrics import adjusted_rand_score
+
+    from segmint.model.stability import adjusted_rand_index
+
+    rng = np.random.default_rng(4)
+    for k in (2, 3, 7):
+        a = rng.integers(0, k, 500)
+        b = np.where(rng.random(500) < 0.7, a, rng.integers(0, k, 500))
+        assert adjusted_rand_index(a, b, k) == pytest.approx(adjusted_rand_score(a, b), abs=1e-12)
+    same = np.zeros(50, dtype=int)
+    assert adjusted_rand_index(same, same, 3) == adjusted_rand_score(same, same) == 1.0
+    # A relabelling is the same partition.
+    a = rng.integers(0, 4, 300)
+    assert adjusted_rand_index(a, (a + 1) % 4, 4) == pytest.approx(1.0)

