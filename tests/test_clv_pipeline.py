@@ -168,3 +168,24 @@ def test_one_time_buyers_expect_the_population_mean_order_value(calibration):
     np.testing.assert_allclose(once, population_mean, rtol=1e-12)
     # Every customer of the calibration period; 946 bought again.
     assert len(table) == 2357 and len(once) == 2357 - 946
+
+
+def test_a_fit_at_the_edge_of_its_range_is_explained():
+    from segmint.clv.bgnbd import BgNbdParams
+    from segmint.clv.gamma_gamma import GammaGammaParams
+    from segmint.clv.per_customer import _fit_warnings
+
+    # No dropout (a → 0) and no spread of order values (q → ∞), as on a synthetic log.
+    orders = BgNbdParams(92.7, 984.7, 9e-6, 76308.0, converged=False)
+    values = GammaGammaParams(1.77, 135412.8, 5.3e7, converged=False)
+    said = _fit_warnings(orders, values)
+    assert len(said) == 2
+    assert "almost no customers stopping" in said[0] and "1.2e-10" in said[0]
+    assert "close to the population mean" in said[1]
+    # A fit that converged says nothing; one that failed elsewhere says so plainly.
+    assert _fit_warnings(BgNbdParams(0.24, 4.4, 0.79, 2.4, converged=True),
+                         GammaGammaParams(6.0, 4.0, 15.0, converged=True)) == []  # fmt: skip
+    failed = _fit_warnings(BgNbdParams(0.24, 4.4, 0.79, 2.4, converged=False),
+                           GammaGammaParams(6.0, 4.0, 15.0, converged=False))  # fmt: skip
+    assert "BG/NBD likelihood maximisation did not converge" in failed[0]
+    assert "Gamma-Gamma likelihood maximisation did not converge" in failed[1]

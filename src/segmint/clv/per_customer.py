@@ -117,12 +117,7 @@ def lifetime_value(
             names["clv"]: clv(orders, value, horizon_weeks, discount_rate),
         }
     )
-    warnings = []
-    if not orders_model.converged or not value_model.converged:
-        warnings.append(
-            "the CLV models' likelihood maximisation did not converge (a parameter ran to the "
-            "edge of its range): read P(alive) and CLV with care"
-        )
+    warnings = _fit_warnings(orders_model, value_model)
     if value_model.excluded_non_positive:
         warnings.append(
             f"{value_model.excluded_non_positive:,} customer(s) whose repeat orders are worth "
@@ -158,3 +153,30 @@ def segment_clv(columns: pd.DataFrame, inside: np.ndarray, horizon_days: int) ->
         "clv_total": math.fsum(known),
         "likely_lost": int(np.count_nonzero(alive < LIKELY_LOST_BELOW)),
     }
+
+
+def _fit_warnings(orders_model, value_model) -> list[str]:
+    """Say what a fit that ran to the edge of its parameter range means for the reader."""
+    warnings = []
+    dropout = orders_model.a / (orders_model.a + orders_model.b)
+    if not orders_model.converged and dropout < 1e-3:
+        warnings.append(
+            "the data shows almost no customers stopping (the BG/NBD fit puts the chance of "
+            f"dropping out after an order at {dropout:.1e}): P(alive) is about 1 for everyone"
+        )
+    elif not orders_model.converged:
+        warnings.append(
+            "the BG/NBD likelihood maximisation did not converge (a parameter ran to the edge "
+            "of its range): read P(alive) and expected orders with care"
+        )
+    if not value_model.converged and value_model.q > 1e3:
+        warnings.append(
+            "customers' order values barely differ from one another (the Gamma-Gamma fit's q "
+            "runs to its limit): the expected order value is close to the population mean"
+        )
+    elif not value_model.converged:
+        warnings.append(
+            "the Gamma-Gamma likelihood maximisation did not converge (a parameter ran to the "
+            "edge of its range): read the expected order values with care"
+        )
+    return warnings
