@@ -110,7 +110,7 @@ def score(
         model.outside_ = model.outside_training_range(customers)
         return model
 
-    result = _run(source, config, progress, assign, keep_names=True,
+    result = _run(source, config, progress, assign, scoring=True,
                   labels={"model": "Assigning customers to the model's segments"})  # fmt: skip
     summary = result.summary
     del summary["selection"]
@@ -141,9 +141,10 @@ def _run(
     config: Settings,
     progress: Progress | None,
     model_stage: Callable[[pd.DataFrame], SegmentModel],
-    keep_names: bool = False,
+    scoring: bool = False,
     labels: dict[str, str] | None = None,
 ) -> SegmentationResult:
+    """Run the stages; model_stage fits (a run) or assigns (scoring: the model's names kept)."""
     inputs = list(source) if isinstance(source, (list, tuple)) else [source]
     timings: dict[str, float] = {}
     stages = {**STAGES, **(labels or {})}
@@ -188,7 +189,7 @@ def _run(
                 config,
                 Path(workdir),
                 lines.has("category"),
-                keep_names or previous is not None,
+                keep_names=scoring or previous is not None,
             )
             _add_segment_clv(segments, lifetime, model.labels_, config.clv_horizon_days)
     table = _customer_table(customers, model, lifetime)
@@ -207,7 +208,7 @@ def _run(
         "totals": figures.totals(customers),
         "feature_set": config.feature_set,
         "features": model.features,
-        "selection": _selection_summary(model, config) if not keep_names else None,
+        "selection": None if scoring else _selection_summary(model, config),
         "segments": segments,
         "rfm_segments": figures.rfm_segments(customers),
         "revenue_concentration": figures.revenue_concentration(customers),
