@@ -16,7 +16,7 @@ DROP_REASONS = (
     "returns_only",
 )
 
-# Every file and folder a run writes into --out (CONTRACT §5, plus the report's charts/).
+# Every file and folder a run writes into --out (CONTRACT §5 and §9, plus the report's charts/).
 OUTPUTS = (
     "segments.parquet",
     "segments.csv",
@@ -25,6 +25,9 @@ OUTPUTS = (
     "report.md",
     "report.html",
     "charts",
+    "rules.json",
+    "rules.sql",
+    "audiences",
 )
 
 

@@ -65,6 +65,11 @@ def app() -> None:
     "customers have repeat orders.",
 )
 @click.option("--clv-horizon-days", type=int, default=365, show_default=True)
+@click.option(
+    "--rules-depth",
+    type=int,
+    help="Depth of the CRM rules' tree (default: the smallest of 2-5 reaching 90% fidelity).",
+)
 @click.option("--discount-rate", type=float, help="Annual discount rate of the CLV, e.g. 0.1.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def run(

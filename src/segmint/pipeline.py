@@ -38,6 +38,8 @@ from segmint.profile.attributes import describe_attributes, load_customers
 from segmint.profile.naming import name_segments
 from segmint.profile.strategy import describe, strategies
 from segmint.profile.traits import levels, segment_traits
+from segmint.rules.export import contact_columns, rule_text
+from segmint.rules.tree import Rules, learn_rules
 from segmint.settings import Settings
 
 Progress = Callable[[str], None]
@@ -49,6 +51,7 @@ STAGES = {
     "model": "Choosing k and fitting K-means",
     "clv": "Customer lifetime value",
     "profile": "Naming and describing segments",
+    "rules": "Writing the segments as CRM rules",
 }
 
 
@@ -61,6 +64,10 @@ class SegmentationResult:
     model: SegmentModel
     model_json: dict | None
     """None for a scoring run (segmint score), which writes no model and no report."""
+    rules: Rules | None = None
+    """The segments as CRM rules (None when scoring)."""
+    contacts: pd.DataFrame | None = None
+    """customer_id and the contact columns of the --customers file, for the audience files."""
 
     def write(self, out_dir: str | Path) -> Path:
         """Write every output file into out_dir, atomically; return out_dir."""
@@ -182,16 +189,30 @@ def _run(
                 old = previous_model(config.previous, model)
                 previous = keep_identities(model, old, customers, config.previous)
                 model.renumber(previous.new_ids, previous.names, customers)
+            attributes = (
+                load_customers(con, config.customers_file, Path(workdir))
+                if config.customers_file
+                else None
+            )
             segments = _profile(
                 con,
                 customers,
                 model,
-                config,
-                Path(workdir),
+                attributes,
                 lines.has("category"),
                 keep_names=scoring or previous is not None,
             )
             _add_segment_clv(segments, lifetime, model.labels_, config.clv_horizon_days)
+        rules = None
+        if not scoring:
+            with stage("rules"):
+                rules = learn_rules(
+                    customers, model.labels_, model.names_, model.features, config.seed,
+                    config.rules_depth,
+                )  # fmt: skip
+                for entry in segments:
+                    entry["rule_text"] = rule_text(rules.rules[entry["id"]])
+                    entry["rule_fidelity"] = rules.segment_fidelity[entry["id"]]
     table = _customer_table(customers, model, lifetime)
     if previous is not None:
         previous.summary["moves"] = moves_since(config.previous, table, model.names_)
@@ -213,6 +234,13 @@ def _run(
         "rfm_segments": figures.rfm_segments(customers),
         "revenue_concentration": figures.revenue_concentration(customers),
         "clv": lifetime.summary,
+        "rules": None
+        if rules is None
+        else {
+            "fidelity": rules.fidelity,
+            "max_depth": rules.max_depth,
+            "depths": rules.depths,
+        },
         "previous": previous.summary if previous is not None else None,
         "warnings": model.warnings_ + lifetime.warnings,
         "timings": timings,
@@ -221,7 +249,10 @@ def _run(
     model_json = model.to_json(
         as_of=cleaned.as_of.isoformat(), feature_set=config.feature_set, columns=lines.columns
     )
-    return SegmentationResult(table, summary, model, model_json)
+    contacts = None
+    if attributes is not None:
+        contacts = attributes[["customer_id", *contact_columns(attributes)]]
+    return SegmentationResult(table, summary, model, model_json, rules, contacts)
 
 
 def _connect(config: Settings, workdir: Path) -> duckdb.DuckDBPyConnection:
@@ -285,8 +316,7 @@ def _profile(
     con: duckdb.DuckDBPyConnection,
     customers: pd.DataFrame,
     model: SegmentModel,
-    config: Settings,
-    workdir: Path,
+    attributes_frame: pd.DataFrame | None,
     has_category: bool,
     keep_names: bool = False,
 ) -> list[dict]:
@@ -297,10 +327,8 @@ def _profile(
         model.names_ = name_segments(traits)
     categories = _top_categories(con, customers, labels) if has_category else {}
     attributes = None
-    if config.customers_file:
-        attributes = describe_attributes(
-            customers, labels, load_customers(con, config.customers_file, workdir), k
-        )
+    if attributes_frame is not None:
+        attributes = describe_attributes(customers, labels, attributes_frame, k)
     total_revenue = math.fsum(customers["monetary"])
     segments = []
     for i in range(k):

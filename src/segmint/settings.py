@@ -58,6 +58,8 @@ class Settings:
     """DuckDB's memory limit, e.g. '2GB'; beyond it DuckDB spills to disk."""
     threads: int | None = None
     """DuckDB's threads; default: one per core."""
+    rules_depth: int | None = None
+    """Depth of the CRM rules' tree; default: the smallest of 2..5 reaching 90% fidelity."""
     previous: str | None = None
     """An earlier run's output folder whose segment ids and names are kept where they match."""
     clv: bool | None = None
@@ -113,6 +115,8 @@ class Settings:
             raise UsageError(
                 f"--memory-limit {self.memory_limit!r}: write a size such as 2GB or 500MB"
             )
+        if self.rules_depth is not None and not 1 <= self.rules_depth <= 8:
+            raise UsageError(f"--rules-depth {self.rules_depth}: choose a depth from 1 to 8")
         if self.clv_horizon_days < 1:
             raise UsageError(f"--clv-horizon-days {self.clv_horizon_days}: must be at least 1")
         if self.discount_rate is not None and not 0 <= self.discount_rate < 10:

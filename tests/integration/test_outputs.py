@@ -64,6 +64,10 @@ def test_the_five_files_exist(retail_outs: tuple[Path, Path]) -> None:
             ids = json.loads(script_block(html, "segmint-charts")).keys()
             assert sorted(p.stem for p in (out / name).glob("*.png")) == sorted(ids)
             assert len(ids) == 9 and "clv-by-segment" in ids
+        elif name == "audiences":
+            # One CSV per segment (CONTRACT §9).
+            segments = json.loads((out / "summary.json").read_text())["segments"]
+            assert len(list((out / name).glob("*.csv"))) == len(segments)
         else:
             assert (out / name).is_file() and (out / name).stat().st_size > 0, name
 

@@ -47,9 +47,20 @@ def write_outputs(result: SegmentationResult, out_dir: Path) -> Path:
             if result.model_json is not None:  # a run; scoring writes the tables and summary
                 write_json(result.model_json, staging / "model.json")
                 write_report(staging, result.summary, result.customers, result.model_json)
+            if result.rules is not None:
+                write_rules(staging, result)
             tables.result()
 
     return write_staged(out_dir, fill)
+
+
+def write_rules(folder: Path, result: SegmentationResult) -> None:
+    """Write rules.json, rules.sql and audiences/<segment>.csv (CONTRACT §9)."""
+    from segmint.rules.export import sql_expression, write_audiences
+
+    write_json(result.rules.as_json(), folder / "rules.json")
+    (folder / "rules.sql").write_text(sql_expression(result.rules), encoding="utf-8")
+    write_audiences(folder, result.customers, result.rules.names, result.contacts)
 
 
 def write_staged(out_dir: Path, fill: Callable[[Path], None]) -> Path:

@@ -27,8 +27,11 @@ from segmint.report.document import (
 from segmint.report.findings import key_findings
 from segmint.report.palette import segment_colour
 from segmint.report.plan import HORIZONS, implementation_plan, segment_kpis
+from segmint.rules.export import NO_RULE
 
-STAGE_NAMES = ("read", "clean", "features", "model", "clv", "profile")
+STAGE_NAMES = ("read", "clean", "features", "model", "clv", "profile", "rules")
+# Below this share of a segment caught by its rules, the report says so plainly.
+RULES_SHORT = 0.70
 
 
 def build_report(summary: dict, customers: pd.DataFrame, model_json: dict) -> Report:
@@ -335,6 +338,16 @@ def _per_segment(summary: dict, segments: list[dict]) -> Section:
                 swatches=(segment_colour(s["id"]),) * len(compare),
             ),  # fmt: skip
         )
+        if s.get("rule_text") == NO_RULE:
+            sub.add(Paragraph(
+                "No CRM rule: the tree that imitates the segments never picks this one; "
+                "upload its customers from audiences/ instead."
+            ))  # fmt: skip
+        elif "rule_text" in s:
+            sub.add(Paragraph(
+                f"As a CRM rule: {s['rule_text']} (catches {fmt.pct(s['rule_fidelity'])} of "
+                "the segment; rules.sql and audiences/ hold it ready to use)."
+            ))  # fmt: skip
         if s["top_categories"]:
             sub.add(Paragraph(f"Largest categories by spend: {', '.join(s['top_categories'])}."))
         for column, mix in s.get("attributes", {}).items():
@@ -405,6 +418,7 @@ def _technical(summary: dict, model_json: dict) -> Section:
         ),  # fmt: skip
         figures.selection_chart(summary),
     )
+    _rules_details(section, summary)
     for warning in summary.get("warnings", []):
         section.add(Callout(f"Warning: {warning}."))
     timings = tuple(
@@ -416,6 +430,46 @@ def _technical(summary: dict, model_json: dict) -> Section:
     versions = ", ".join(f"{name} {v}" for name, v in summary.get("versions", {}).items())
     section.add(Paragraph(f"Versions: {versions}. Generated {summary['generated_at']}."))
     return section
+
+
+def _rules_details(section: Section, summary: dict) -> None:
+    """The CRM rules' fidelity at every depth tried and per segment, and where they fall short."""
+    rules = summary.get("rules")
+    if not rules:
+        return
+    section.add(
+        Paragraph(
+            "CRM rules: a decision tree (scikit-learn, seeded) imitates the segments from the "
+            "clustering features in their own units; the smallest depth from 2 to 5 reaching "
+            f"90% fidelity is kept (here {rules['max_depth']}). Fidelity is the share of "
+            "customers whom the exported rules (rules.json, rules.sql) put in their own segment."
+        ),
+        Table(
+            ("tree depth", "fidelity"),
+            tuple(
+                (
+                    f"{d['depth']} (kept)" if d["depth"] == rules["max_depth"] else str(d["depth"]),
+                    fmt.pct(d["fidelity"]),
+                )
+                for d in rules["depths"]
+            ),  # fmt: skip
+            "rr",
+        ),
+        Table(
+            ("segment", "caught by its rules"),
+            tuple((s["name"], fmt.pct(s["rule_fidelity"])) for s in summary["segments"]),
+            "lr",
+            swatches=tuple(segment_colour(s["id"]) for s in summary["segments"]),
+        ),
+    )
+    short = [s for s in summary["segments"] if s["rule_fidelity"] < RULES_SHORT]
+    for s in short:
+        section.add(
+            Callout(
+                f"The rules catch only {fmt.pct(s['rule_fidelity'])} of {s['name']}: in a CRM, "
+                "this segment is better uploaded as a list (audiences/) than rebuilt from rules."
+            )
+        )
 
 
 # Helpers ------------------------------------------------------------------------------
