@@ -32,15 +32,19 @@ rule_bad_date AS (
 -- rule `duplicate`: the extra copies of an exact duplicate row (copies - 1), counted
 -- in segmint.features.clean from the `copies` column kept on every line.
 
+-- `NOT (x BETWEEN -1e15 AND 1e15)` catches NaN and ±inf as well as values beyond ±1e15:
+-- NaN sorts above every number in DuckDB and in Spark SQL alike (no isfinite in Spark).
 rule_invalid_amount AS (
     SELECT *,
         coalesce(
-            ($has_quantity AND (quantity IS NULL OR NOT isfinite(quantity)
-                                OR abs(quantity) > 1e15 OR quantity = 0))
-            OR ($has_unit_price AND (unit_price IS NULL OR NOT isfinite(unit_price)
-                                     OR abs(unit_price) > 1e15 OR unit_price <= 0))
-            OR ($has_amount AND (amount IS NULL OR NOT isfinite(amount) OR abs(amount) > 1e15))
-            OR (NOT $has_amount AND $has_quantity AND abs(quantity * unit_price) > 1e15),
+            ($has_quantity AND (quantity IS NULL OR NOT (quantity BETWEEN -1e15 AND 1e15)
+                                OR quantity = 0))
+            OR ($has_unit_price AND (unit_price IS NULL
+                                     OR NOT (unit_price BETWEEN -1e15 AND 1e15)
+                                     OR unit_price <= 0))
+            OR ($has_amount AND (amount IS NULL OR NOT (amount BETWEEN -1e15 AND 1e15)))
+            OR (NOT $has_amount AND $has_quantity
+                AND NOT (quantity * unit_price BETWEEN -1e15 AND 1e15)),
             TRUE
         ) AS invalid_amount
     FROM rule_bad_date
