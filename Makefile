@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= segmint-demo
 
-.PHONY: demo test lint install install-dev chromium bench clean
+.PHONY: demo test lint install install-dev chromium java bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,13 +36,30 @@ chromium:
 	  { $$SUDO apt-get update -qq >/dev/null 2>&1 && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } || \
 	  echo "warning: could not install chromium"; }
 
-test: lint chromium
-	@if command -v chromium >/dev/null 2>&1; then \
-	  $(BIN)/python -m pytest; \
-	else \
+# Spark tests (pytest marker `spark`) run the Spark engine on a local session: they need a
+# Java runtime (Debian's openjdk-17-jre-headless, installed with apt when missing and
+# possible) and the `spark` extra (the pyspark wheel from PyPI).
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; else exit 0; fi; \
+	  command -v apt-get >/dev/null 2>&1 || exit 0; \
+	  echo "Installing Debian's openjdk-17-jre-headless for the Spark tests"; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -qq >/dev/null 2>&1 && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null 2>&1; } || \
+	  echo "warning: could not install a Java runtime"; }
+	@if command -v java >/dev/null 2>&1; then $(BIN)/python -m pip install --quiet -e '.[dev,spark]'; fi
+
+test: lint chromium java
+	@skip=""; \
+	if ! command -v chromium >/dev/null 2>&1; then \
 	  echo "warning: chromium is not installed and cannot be installed here: browser tests deselected" >&2; \
-	  $(BIN)/python -m pytest -m "not browser"; \
-	fi
+	  skip="not browser"; \
+	fi; \
+	if ! command -v java >/dev/null 2>&1; then \
+	  echo "warning: no Java runtime and none can be installed here: Spark tests deselected" >&2; \
+	  skip="$${skip:+$$skip and }not spark"; \
+	fi; \
+	if [ -n "$$skip" ]; then $(BIN)/python -m pytest -m "$$skip"; else $(BIN)/python -m pytest; fi
 
 # Benchmarks (not part of `make test`): Segmint against the pandas + scikit-learn notebook
 # and a plain DuckDB GROUP BY, on generated logs. `make bench SIZES="1M 10M 50M"` for all.

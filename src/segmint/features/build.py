@@ -90,9 +90,10 @@ def customer_features(
     if has_category:
         category_spend(con)
     else:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE customer_category_spend "
-            "(customer_id VARCHAR, category VARCHAR, gross_spend DECIMAL(38, 12))"
+        con.execute(  # empty, written as a query so that Spark SQL reads it too
+            "CREATE OR REPLACE TEMP TABLE customer_category_spend AS "
+            "SELECT CAST(NULL AS VARCHAR) AS customer_id, CAST(NULL AS VARCHAR) AS category, "
+            "CAST(NULL AS DECIMAL(38, 12)) AS gross_spend WHERE FALSE"
         )
     shares = share_columns(top_categories(con)) if has_category else {}
     sums, columns = [], []

@@ -1,0 +1,1 @@
+"""Other engines for the same SQL: the DuckDB dialect transpiled (Spark SQL)."""
