@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from helpers import write_csv
@@ -100,23 +101,31 @@ def test_clv_columns_and_segment_figures_recomputed(calibration):
     )
 
 
+def cdnow_customers(once: int, repeat: int) -> pd.DataFrame:
+    """CDNOW lines of its first `once` one-day customers and first `repeat` repeat buyers."""
+    lines = pd.read_csv(CDNOW, dtype=str)
+    days = lines.groupby("customer_id")["date"].nunique()
+    chosen = list(days[days == 1].index[:once]) + list(days[days > 1].index[:repeat])
+    return lines[lines["customer_id"].isin(chosen)]
+
+
 def test_repeat_order_value_excludes_the_first_order(tmp_path):
     # Customer A: orders of 10 (first), 30 and 50, and a return of -20 → repeat value
     # (30 + 50 - 20) / 2 = 30. The expected order value of a repeat buyer is the Gamma-Gamma
     # posterior mean (gamma + m_x x) p / (p x + q - 1), recomputed here from the fitted p, q, gamma.
-    rows = [["A", "2020-01-01", "1", "10"], ["A", "2020-02-01", "2", "30"]]
-    rows += [["A", "2020-03-01", "3", "50"], ["A", "2020-03-05", "C4", "-20"]]
-    for i in range(30):  # other repeat buyers, so that CLV is on and the models fit
-        amounts = [str(5 + i), str(7 + 2 * i)] + ([str(3 + i)] if i % 3 else [])
-        for j, amount in enumerate(amounts):
-            rows.append([f"c{i:02d}", f"2020-0{1 + j}-{1 + i % 27:02d}", f"o{i}-{j}", amount])
-    path = write_csv(tmp_path / "a.csv", ["customer_id", "date", "order_id", "amount"], rows)
+    a = pd.DataFrame(
+        [["A", "19970105", "1", "10"], ["A", "19970301", "2", "30"],
+         ["A", "19970601", "3", "50"], ["A", "19970610", "-1", "-20"]],
+        columns=["customer_id", "date", "quantity", "amount"],
+    )  # fmt: skip
+    path = tmp_path / "a.csv"
+    pd.concat([cdnow_customers(100, 100), a]).to_csv(path, index=False)
     result = segment(path, k=2, n_init=2)
     fit = result.summary["clv"]["gamma_gamma"]
-    a = result.customers.set_index("customer_id").loc["A"]
-    assert a["frequency"] == 3 and a["monetary"] == 70
+    row = result.customers.set_index("customer_id").loc["A"]
+    assert row["frequency"] == 3 and row["monetary"] == 70
     p, q, gamma = fit["p"], fit["q"], fit["gamma"]
-    assert a["expected_aov"] == pytest.approx((gamma + 30 * 2) * p / (p * 2 + q - 1), rel=1e-12)
+    assert row["expected_aov"] == pytest.approx((gamma + 30 * 2) * p / (p * 2 + q - 1), rel=1e-12)
 
 
 def test_discount_rate_scales_clv_by_the_mean_discount_factor():
@@ -130,10 +139,10 @@ def test_discount_rate_scales_clv_by_the_mean_discount_factor():
 
 
 def one_order_each(tmp_path: Path, repeat: int = 0) -> Path:
-    """Write 40 customers with one order each, `repeat` of them with a second order."""
-    rows = [[f"c{i:02d}", f"2021-01-{1 + i % 28:02d}", str(10 + i)] for i in range(40)]
-    rows += [[f"c{i:02d}", "2021-03-01", str(20 + i)] for i in range(repeat)]
-    return write_csv(tmp_path / "a.csv", ["customer_id", "date", "amount"], rows)
+    """Write 40 one-order CDNOW customers and `repeat` of its repeat buyers."""
+    path = tmp_path / "a.csv"
+    cdnow_customers(40, repeat).to_csv(path, index=False)
+    return path
 
 
 def test_everyone_bought_once_gives_no_clv_and_says_why(tmp_path):
@@ -189,3 +198,27 @@ def test_a_fit_at_the_edge_of_its_range_is_explained():
                            GammaGammaParams(6.0, 4.0, 15.0, converged=False))  # fmt: skip
     assert "BG/NBD likelihood maximisation did not converge" in failed[0]
     assert "Gamma-Gamma likelihood maximisation did not converge" in failed[1]
+
+
+def test_a_fit_that_degenerates_gives_no_clv_and_validate_says_why(tmp_path):
+    # Purchase days drawn uniformly for everyone: no difference between customers' rates, so
+    # the BG/NBD fit runs off to r, alpha -> infinity and its expectations cannot be evaluated.
+    import random
+
+    from segmint import SegmintError
+    from segmint.clv.validation import validate
+
+    rng = random.Random(1)
+    rows = [
+        [f"c{i}", f"2021-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+         f"{rng.uniform(1, 300):.2f}"]
+        for i in range(60)
+        for _ in range(rng.randint(1, 6))
+    ]  # fmt: skip
+    path = write_csv(tmp_path / "uniform.csv", ["customer_id", "date", "amount"], rows)
+    result = segment(path, k=2, n_init=2)
+    assert result.summary["clv"]["enabled"] is False
+    assert "degenerates" in result.summary["clv"]["reason"]
+    assert "p_alive" not in result.customers.columns
+    with pytest.raises(SegmintError, match="degenerates"):
+        validate(path, holdout_days=60)

@@ -155,3 +155,18 @@ def test_an_older_model_without_training_ranges_still_scores(retail_run, tmp_pat
     scored = score(RETAIL, path)
     assert scored.summary["out_of_range"]["customers"] == 0
     assert np.isin(scored.customers["segment_id"], range(old["k"])).all()
+
+
+def test_a_segment_without_customers_in_the_new_data_is_described_as_empty(retail_run, tmp_path):
+    _, out = retail_run
+    # Two customers of the Online Retail sample: at most two of the model's segments get one.
+    lines = pd.read_csv(RETAIL, dtype=str)
+    two = lines[lines["CustomerID"].isin(lines["CustomerID"].dropna().unique()[:2])]
+    path = tmp_path / "two.csv"
+    two.to_csv(path, index=False)
+    scored = score(path, out / "model.json")
+    sizes = {s["name"]: s["customers"] for s in scored.summary["segments"]}
+    assert sum(sizes.values()) == 2 and len(sizes) == load_model(out / "model.json").k_
+    empty = [s for s in scored.summary["segments"] if s["customers"] == 0]
+    assert empty and all("no customer of this data" in s["description"] for s in empty)
+    assert all(s["strategy"] == [] for s in empty)

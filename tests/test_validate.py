@@ -102,17 +102,20 @@ def test_report_and_files_say_the_same(cdnow):
 
 
 def test_customers_new_in_the_holdout_are_counted_not_compared(tmp_path):
-    rows = []
-    for i in range(30):
-        rows += [[f"c{i}", "2020-01-05", "10"], [f"c{i}", f"2020-02-{1 + i % 20:02d}", "12"]]
-    rows += [["new", "2020-06-20", "5"], ["c1", "2020-06-25", "7"], ["c1", "2020-06-26", "7"]]
-    path = write_csv(tmp_path / "a.csv", ["customer_id", "date", "amount"], rows)
-    result = validate(path, holdout_days=30)  # holdout: 2020-05-28 to 2020-06-26
+    # CDNOW plus one customer whose only orders fall in the last 30 days (1998-06-01 to -30).
+    lines = pd.read_csv(CDNOW, dtype=str)
+    extra = pd.DataFrame([["new", "19980620", "1", "5.00"], ["new", "19980625", "1", "6.00"]],
+                         columns=lines.columns)  # fmt: skip
+    path = tmp_path / "a.csv"
+    pd.concat([lines, extra]).to_csv(path, index=False)
+    result = validate(path, holdout_days=30)
+    assert result.summary["holdout"] == {"start": "1998-06-01", "end": "1998-06-30"}
     assert result.summary["new_in_holdout"] == 1
     table = result.customers.set_index("customer_id")
-    assert "new" not in table.index
-    assert table.loc["c1", "actual_orders"] == 2
-    assert table["actual_orders"].sum() == 2
+    assert "new" not in table.index and len(table) == 2357
+    kept = lines.drop_duplicates()
+    late = kept[pd.to_datetime(kept["date"], format="%Y%m%d") >= pd.Timestamp("1998-06-01")]
+    assert table["actual_orders"].sum() == late.groupby("customer_id")["date"].nunique().sum()
 
 
 def test_a_holdout_longer_than_the_log_is_an_error(tmp_path):

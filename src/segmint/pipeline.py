@@ -334,11 +334,16 @@ def _profile(
     for i in range(k):
         entry = {"id": i, "name": model.names_[i]}
         numbers = figures.segment_figures(customers, labels, i, total_revenue)
-        entry["description"] = describe(
-            entry["name"], numbers["customers"], numbers["share"], traits[i]
-        )
         top = categories.get(i, [])
-        entry["strategy"] = strategies(traits[i], top[0] if top else None, aov=numbers["aov_mean"])
+        if numbers["customers"]:
+            entry["description"] = describe(
+                entry["name"], numbers["customers"], numbers["share"], traits[i]
+            )
+            entry["strategy"] = strategies(traits[i], top[0] if top else None,
+                                           aov=numbers["aov_mean"])  # fmt: skip
+        else:  # scoring: no customer of the new data is nearest to this segment
+            entry["description"] = f"{entry['name']}: no customer of this data is in this segment."
+            entry["strategy"] = []
         entry.update(numbers)
         entry["top_categories"] = top
         entry["traits"] = levels(traits[i])

@@ -25,6 +25,15 @@ MIN_REPEAT_CUSTOMERS = 20
 LIKELY_LOST_BELOW = 0.3
 
 
+# When the BG/NBD fit runs off to a limit (every customer buying at the same rate, or
+# stopping with the same chance), its expectations cannot be evaluated in floating point.
+DEGENERATE = (
+    "the BG/NBD fit degenerates on this data (a parameter runs to its limit: customers do "
+    "not differ enough in how often they buy or how soon they stop), so expected orders "
+    "cannot be computed"
+)
+
+
 def column_names(horizon_days: int) -> dict[str, str]:
     """Return the per-customer CLV columns, by role, for a horizon in days."""
     return {
@@ -107,6 +116,8 @@ def lifetime_value(
     orders = conditional_expected_orders(
         orders_model, horizon_weeks, inputs.x, inputs.t_x, inputs.T
     )
+    if not (np.isfinite(alive).all() and np.isfinite(orders).all()):
+        return absent(DEGENERATE)
     value = conditional_expected_value(value_model, inputs.x, inputs.m_x)
     names = column_names(horizon_days)
     columns = pd.DataFrame(

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from segmint.clv.bgnbd import conditional_expected_orders, fit_bgnbd
-from segmint.clv.per_customer import DAYS_PER_WEEK, ModelInputs
+from segmint.clv.per_customer import DAYS_PER_WEEK, DEGENERATE, ModelInputs
 from segmint.errors import InputError, UsageError
 from segmint.features.build import REPEAT_VALUE, customer_features
 from segmint.features.clean import clean
@@ -102,6 +102,8 @@ def validate(source: Any, holdout_days: int, progress: Any = None, **settings: A
     predicted = conditional_expected_orders(
         params, holdout_days / DAYS_PER_WEEK, inputs_.x, inputs_.t_x, inputs_.T
     )
+    if not np.isfinite(predicted).all():
+        raise InputError(f"{lines.name}: {DEGENERATE}")
     table = pd.DataFrame(
         {
             "customer_id": features["customer_id"],
