@@ -511,3 +511,32 @@ def test_clv_rejects_impossible_rates(rate: float) -> None:
     """A rate of −100% or less (or nan) has no discount factor."""
     with pytest.raises(ValueError, match="discount rate"):
         clv([1.0], [1.0], 52, annual_discount_rate=rate)
+
+
+def test_integral_over_dropout_equals_the_closed_form() -> None:
+    # Where scipy's hyp2f1 is fine, the quantile quadrature gives the same expectation.
+    from segmint.clv.bgnbd import expected_orders_if_alive
+
+    x = np.array([0.0, 2.0, 7.0, 50.0])
+    t_x = np.array([0.0, 30.43, 20.0, 37.0])
+    T = np.array([38.86, 38.86, 30.0, 38.0])
+    closed = conditional_expected_orders(HARDIE, 39.0, x, t_x, T)
+    integral = expected_orders_if_alive(HARDIE, np.full(4, 39.0), x, T) * p_alive(HARDIE, x, t_x, T)
+    np.testing.assert_allclose(integral, closed, rtol=1e-5)
+
+
+def test_parameters_at_their_limits_give_the_limiting_expectations() -> None:
+    x = np.array([0.0, 2.0, 7.0])
+    t_x = np.array([0.0, 30.0, 20.0])
+    T = np.array([38.0, 38.0, 30.0])
+    # r, alpha -> infinity, a -> 0: every customer buys at rate r/alpha and never stops.
+    poisson = BgNbdParams(4483249.45, 69390267.8, 1.2454e-05, 134224.46)
+    got = conditional_expected_orders(poisson, 52.0, x, t_x, T)
+    np.testing.assert_allclose(got, 52.0 * (poisson.r + x) / (poisson.alpha + T), rtol=1e-4)
+    # a, b -> infinity: every customer stops after an order with the same chance p0.
+    fixed = BgNbdParams(0.1196, 0.9418, 2861065.5, 11211611.4)
+    got = conditional_expected_orders(fixed, 52.0, x, t_x, T)
+    p0 = fixed.a / (fixed.a + fixed.b + x)
+    alive_mean = (1 - ((fixed.alpha + T) / (fixed.alpha + T + p0 * 52.0)) ** (fixed.r + x)) / p0
+    np.testing.assert_allclose(got, alive_mean * p_alive(fixed, x, t_x, T), rtol=1e-3)
+    assert np.isfinite(got).all()
