@@ -166,8 +166,8 @@ def _run(
 
     with (
         tempfile.TemporaryDirectory(prefix="segmint-") as workdir,
-        _connect(config, Path(workdir)) as con,
-        _input_errors(inputs),
+        connect(config, Path(workdir)) as con,
+        input_errors(inputs),
     ):
         with stage("read"):
             lines = open_lines(con, inputs, config, Path(workdir))
@@ -255,7 +255,7 @@ def _run(
     return SegmentationResult(table, summary, model, model_json, rules, contacts)
 
 
-def _connect(config: Settings, workdir: Path) -> duckdb.DuckDBPyConnection:
+def connect(config: Settings, workdir: Path) -> duckdb.DuckDBPyConnection:
     """Return an in-memory DuckDB that spills to workdir, with the run's memory and threads."""
     options: dict[str, Any] = {"temp_directory": str(workdir / "spill")}
     if config.memory_limit:
@@ -281,7 +281,7 @@ _DATA_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.Convers
 
 
 @contextmanager
-def _input_errors(inputs: list[Any]) -> Iterator[None]:
+def input_errors(inputs: list[Any]) -> Iterator[None]:
     try:
         yield
     except _DATA_ERRORS as exc:

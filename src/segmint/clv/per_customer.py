@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from segmint.clv.bgnbd import conditional_expected_orders, fit_bgnbd, p_alive
-from segmint.clv.gamma_gamma import conditional_expected_value, fit_gamma_gamma
+from segmint.clv.bgnbd import BgNbdParams, conditional_expected_orders, fit_bgnbd, p_alive
+from segmint.clv.gamma_gamma import GammaGammaParams, conditional_expected_value, fit_gamma_gamma
 from segmint.clv.value import clv
 
 DAYS_PER_WEEK = 7.0
@@ -166,7 +166,7 @@ def segment_clv(columns: pd.DataFrame, inside: np.ndarray, horizon_days: int) ->
     }
 
 
-def _fit_warnings(orders_model, value_model) -> list[str]:
+def _fit_warnings(orders_model: BgNbdParams, value_model: GammaGammaParams) -> list[str]:
     """Say what a fit that ran to the edge of its parameter range means for the reader."""
     warnings = []
     dropout = orders_model.a / (orders_model.a + orders_model.b)

@@ -60,7 +60,7 @@ class Validation:
 
 def validate(source: Any, holdout_days: int, progress: Any = None, **settings: Any) -> Validation:
     """Return the holdout validation of a log (a path, a list of paths, or a frame)."""
-    from segmint.pipeline import _connect, _input_errors
+    from segmint.pipeline import connect, input_errors
 
     if holdout_days < 1:
         raise UsageError(f"--holdout-days {holdout_days}: must be at least 1")
@@ -70,8 +70,8 @@ def validate(source: Any, holdout_days: int, progress: Any = None, **settings: A
     inputs = list(source) if isinstance(source, (list, tuple)) else [source]
     with (
         tempfile.TemporaryDirectory(prefix="segmint-") as workdir,
-        _connect(config, Path(workdir)) as con,
-        _input_errors(inputs),
+        connect(config, Path(workdir)) as con,
+        input_errors(inputs),
     ):
         if progress:
             progress("Reading and cleaning the whole log")

@@ -11,6 +11,7 @@ import pandas as pd
 from segmint.features.rfm import rfm_map_values_sql
 from segmint.features.sql import render
 from segmint.io.sources import literal
+from segmint.names import free_name
 
 TOP_CATEGORIES = 8
 
@@ -70,12 +71,7 @@ def share_columns(categories: list[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     taken = {"share_other"}
     for category in categories:
-        base = share_column(category)
-        name, n = base, 2
-        while name in taken:
-            name, n = f"{base}_{n}", n + 1
-        taken.add(name)
-        names[category] = name
+        names[category] = free_name(share_column(category), taken, "_")
     return names
 
 

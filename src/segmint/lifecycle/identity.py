@@ -18,6 +18,7 @@ import pandas as pd
 
 from segmint.errors import InputError
 from segmint.model.segment_model import SegmentModel, load_model
+from segmint.names import free_name
 from segmint.profile.naming import name_segments
 from segmint.profile.traits import segment_traits
 
@@ -114,11 +115,6 @@ def _unique_after_kept(names: list[str], kept: set[int]) -> list[str]:
     taken = {names[i] for i in kept}
     out = list(names)
     for i, name in enumerate(names):
-        if i in kept:
-            continue
-        candidate, n = name, 2
-        while candidate in taken:
-            candidate, n = f"{name} {n}", n + 1
-        taken.add(candidate)
-        out[i] = candidate
+        if i not in kept:
+            out[i] = free_name(name, taken, " ")
     return out

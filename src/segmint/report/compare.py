@@ -16,7 +16,7 @@ def build_compare_report(summary: dict) -> Report:
         n
         for i, row in enumerate(counts)
         for j, n in enumerate(row)
-        if rows[i] not in (NEW,) and columns[j] != GONE and rows[i] != columns[j]
+        if rows[i] != NEW and columns[j] != GONE and rows[i] != columns[j]
     )
     subtitle = (
         f"{fmt.file_name(summary['old'])} (as of {summary['as_of']['old']}) → "

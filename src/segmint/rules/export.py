@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from segmint.names import free_name
 from segmint.rules.tree import Condition, Rules
 
 # How a condition on a feature reads: (for "<=", for ">"), {v} the formatted value.
@@ -131,15 +132,12 @@ def _sql_string(text: str) -> str:
 
 def audience_files(names: list[str]) -> list[str]:
     """Return a file name per segment: its name in lower case, other characters as -, unique."""
-    out, taken = [], set()
+    out: list[str] = []
+    taken: set[str] = set()
     for name in names:
         plain = re.sub(r"['’]", "", name.lower())  # Can't Lose Them → cant-lose-them
         base = re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or "segment"
-        candidate, n = base, 2
-        while candidate in taken:
-            candidate, n = f"{base}-{n}", n + 1
-        taken.add(candidate)
-        out.append(f"{candidate}.csv")
+        out.append(f"{free_name(base, taken, '-')}.csv")
     return out
 
 
