@@ -7,8 +7,15 @@ from pathlib import Path
 
 import click
 
-from segmint.errors import SegmintError
-from segmint.settings import FEATURE_SETS, SELECTION_METRICS, TRANSFORMS, parse_column_overrides
+from segmint.errors import SegmintError, UsageError
+from segmint.settings import (
+    ENGINES,
+    FEATURE_SETS,
+    SELECTION_METRICS,
+    TRANSFORMS,
+    parse_column_overrides,
+    parse_spark_conf,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,20 +78,48 @@ def app() -> None:
     help="Depth of the CRM rules' tree (default: the smallest of 2-5 reaching 90% fidelity).",
 )
 @click.option("--discount-rate", type=float, help="Annual discount rate of the CLV, e.g. 0.1.")
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="duckdb",
+    show_default=True,
+    help="spark: every stage on Apache Spark (extra segmint[spark]); inputs may be spark:TABLE.",
+)
+@click.option(
+    "--master",
+    help="Spark master URL (--engine spark); default: spark-submit's, else local[*].",
+)
+@click.option(
+    "--spark-conf",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A Spark configuration setting (--engine spark); repeat for more.",
+)
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def run(
-    inputs: tuple[str, ...], out: Path, column: tuple[str, ...], quiet: bool, **options: object
+    inputs: tuple[str, ...],
+    out: Path,
+    column: tuple[str, ...],
+    quiet: bool,
+    engine: str,
+    master: str | None,
+    spark_conf: tuple[str, ...],
+    **options: object,
 ) -> None:
-    """Segment the customers of a transaction log (CSV, TSV, .gz, Parquet, .xlsx or
-    duckdb:PATH::TABLE) and write the outputs to --out."""
+    """Segment the customers of a transaction log (CSV, TSV, .gz, Parquet, .xlsx,
+    duckdb:PATH::TABLE, or spark:TABLE with --engine spark) and write the outputs to --out."""
     from segmint.io.outputs import check_output_dir
 
     check_output_dir(out)
     options["customers_file"] = options.pop("customers")
     options["products_file"] = options.pop("products")
-    _run_and_write(
-        list(inputs), out, quiet, {"columns": parse_column_overrides(list(column)), **options}
-    )
+    settings = {"columns": parse_column_overrides(list(column)), **options}
+    if engine == "spark":
+        _run_on_spark(list(inputs), out, quiet, settings, master, parse_spark_conf(spark_conf))
+    elif master or spark_conf:
+        raise UsageError("--master and --spark-conf apply to --engine spark only")
+    else:
+        _run_and_write(list(inputs), out, quiet, settings)
 
 
 @app.command()
@@ -217,6 +252,35 @@ def _run_and_write(inputs: list[str], out: Path, quiet: bool, settings: dict) ->
         totals, chosen = result.summary["totals"], result.summary["selection"]["chosen_k"]
         click.echo(
             f"{totals['customers']:,} customers in {chosen} segments; outputs in {out}/", err=True
+        )
+
+
+def _run_on_spark(
+    inputs: list[str],
+    out: Path,
+    quiet: bool,
+    settings: dict,
+    master: str | None,
+    conf: dict[str, str],
+) -> None:
+    from segmint.engines.spark import start_session
+    from segmint.engines.spark_run import segment_on_spark
+    from segmint.progress import reporter
+
+    with reporter(quiet) as progress:
+
+        def spark() -> object:
+            progress(f"Starting Spark ({master or 'default master'})")
+            return start_session(master, conf)
+
+        result = segment_on_spark(spark, inputs, progress=progress, **settings)
+        progress("Writing outputs and the report")
+        result.write(out)
+    if not quiet:
+        totals, chosen = result.summary["totals"], result.summary["selection"]["chosen_k"]
+        click.echo(
+            f"{totals['customers']:,} customers in {chosen} segments (Spark); outputs in {out}/",
+            err=True,
         )
 
 

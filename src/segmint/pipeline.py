@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,7 +25,7 @@ from segmint.clv.per_customer import (
     why_not,
 )
 from segmint.errors import InputError, UsageError
-from segmint.features.build import REPEAT_VALUE, customer_features
+from segmint.features.build import REPEAT_VALUE, customer_features, segment_top_categories
 from segmint.features.clean import clean, release_lines
 from segmint.io.inputs import Lines, open_lines
 from segmint.lifecycle.compare import moves_since
@@ -36,8 +35,8 @@ from segmint.model.segment_model import SegmentModel, load_model
 from segmint.profile import summary as figures
 from segmint.profile.attributes import describe_attributes, load_customers
 from segmint.profile.naming import name_segments
-from segmint.profile.strategy import describe, strategies
-from segmint.profile.traits import levels, segment_traits
+from segmint.profile.segments import describe_segments
+from segmint.profile.traits import segment_traits
 from segmint.rules.export import contact_columns, rule_text
 from segmint.rules.tree import Rules, learn_rules
 from segmint.settings import Settings
@@ -216,36 +215,28 @@ def _run(
     table = _customer_table(customers, model, lifetime)
     if previous is not None:
         previous.summary["moves"] = moves_since(config.previous, table, model.names_)
-    inputs_summary = _input_summary(lines, cleaned, customers)
+    inputs_summary = input_summary(
+        lines, cleaned, len(customers), int(customers["frequency"].sum())
+    )
     for entry in segments:
         entry["orders_per_year"] = figures.orders_per_year(
             entry["frequency_mean"], inputs_summary["period_days"]
         )
-    summary = {
-        "segmint_version": __version__,
-        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "seed": config.seed,
-        "input": inputs_summary,
-        "totals": figures.totals(customers),
-        "feature_set": config.feature_set,
-        "features": model.features,
-        "selection": None if scoring else _selection_summary(model, config),
-        "segments": segments,
-        "rfm_segments": figures.rfm_segments(customers),
-        "revenue_concentration": figures.revenue_concentration(customers),
-        "clv": lifetime.summary,
-        "rules": None
-        if rules is None
-        else {
-            "fidelity": rules.fidelity,
-            "max_depth": rules.max_depth,
-            "depths": rules.depths,
-        },
-        "previous": previous.summary if previous is not None else None,
-        "warnings": model.warnings_ + lifetime.warnings,
-        "timings": timings,
-        "versions": _versions(),
-    }
+    summary = run_summary(
+        config,
+        inputs_summary,
+        totals=figures.totals(customers),
+        features=model.features,
+        selection=None if scoring else selection_summary(model, config),
+        segments=segments,
+        rfm_segments=figures.rfm_segments(customers),
+        revenue_concentration=figures.revenue_concentration(customers),
+        clv=lifetime.summary,
+        rules=rules,
+        previous=previous.summary if previous is not None else None,
+        warnings=model.warnings_ + lifetime.warnings,
+        timings=timings,
+    )
     model_json = model.to_json(
         as_of=cleaned.as_of.isoformat(), feature_set=config.feature_set, columns=lines.columns
     )
@@ -329,27 +320,12 @@ def _profile(
     attributes = None
     if attributes_frame is not None:
         attributes = describe_attributes(customers, labels, attributes_frame, k)
-    total_revenue = math.fsum(customers["monetary"])
-    segments = []
-    for i in range(k):
-        entry = {"id": i, "name": model.names_[i]}
-        numbers = figures.segment_figures(customers, labels, i, total_revenue)
-        top = categories.get(i, [])
-        if numbers["customers"]:
-            entry["description"] = describe(
-                entry["name"], numbers["customers"], numbers["share"], traits[i]
-            )
-            entry["strategy"] = strategies(traits[i], top[0] if top else None,
-                                           aov=numbers["aov_mean"])  # fmt: skip
-        else:  # scoring: no customer of the new data is nearest to this segment
-            entry["description"] = f"{entry['name']}: no customer of this data is in this segment."
-            entry["strategy"] = []
-        entry.update(numbers)
-        entry["top_categories"] = top
-        entry["traits"] = levels(traits[i])
-        if attributes is not None:
-            entry["attributes"] = attributes[i]
-        segments.append(entry)
+    everyone = figures.Group.of(customers)
+    groups = [figures.Group.of(customers[labels == i]) for i in range(k)]
+    segments = describe_segments(model.names_, traits, groups, everyone, categories)
+    if attributes is not None:
+        for entry in segments:
+            entry["attributes"] = attributes[entry["id"]]
     return segments
 
 
@@ -359,25 +335,11 @@ def _top_categories(
     """Return segment id → its three largest categories by gross spend."""
     membership = pd.DataFrame({"customer_id": customers["customer_id"], "segment_id": labels})
     con.register("segment_membership", membership)
-    rows = con.execute(
-        """
-        SELECT segment_id, category FROM (
-            SELECT m.segment_id, c.category,
-                   row_number() OVER (PARTITION BY m.segment_id
-                                      ORDER BY sum(c.gross_spend) DESC, c.category) AS rank
-            FROM customer_category_spend AS c JOIN segment_membership AS m USING (customer_id)
-            GROUP BY m.segment_id, c.category
-        ) WHERE rank <= 3 ORDER BY segment_id, rank
-        """
-    ).fetchall()
-    result: dict[int, list[str]] = {}
-    for segment_id, category in rows:
-        result.setdefault(int(segment_id), []).append(category)
-    return result
+    return segment_top_categories(con, "segment_membership")
 
 
 def _lifetime_value(inputs: ModelInputs, config: Settings) -> LifetimeValue:
-    reason = why_not(inputs, config.clv)
+    reason = why_not(inputs.repeat_customers, config.clv)
     if reason is not None:
         return absent(reason)
     return lifetime_value(inputs, config.clv_horizon_days, config.discount_rate)
@@ -403,14 +365,15 @@ def _customer_table(
     return table
 
 
-def _input_summary(lines: Lines, cleaned: Any, customers: pd.DataFrame) -> dict:
+def input_summary(lines: Lines, cleaned: Any, customers: int, orders: int) -> dict:
+    """Return summary.json's `input`: what was read, kept and dropped, and the period."""
     return {
         "files": [s.name for s in lines.sources],
         "rows_read": cleaned.rows_read,
         "rows_used": cleaned.rows_used,
         "rows_dropped": cleaned.rows_dropped,
-        "customers": len(customers),
-        "orders": int(customers["frequency"].sum()),
+        "customers": customers,
+        "orders": orders,
         "period": {
             "start": cleaned.period_start.isoformat(),
             "end": cleaned.period_end.isoformat(),
@@ -420,6 +383,31 @@ def _input_summary(lines: Lines, cleaned: Any, customers: pd.DataFrame) -> dict:
         "period_days": (cleaned.as_of - cleaned.period_start.date()).days + 1,
         "columns": lines.columns,
         "date_format": lines.date_reading.describe(),
+    }
+
+
+def run_summary(config: Settings, inputs: dict, rules: Rules | None, **parts: Any) -> dict:
+    """Return summary.json (CONTRACT §5) from its parts, in the contract's order."""
+    return {
+        "segmint_version": __version__,
+        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "seed": config.seed,
+        "input": inputs,
+        "totals": parts["totals"],
+        "feature_set": config.feature_set,
+        "features": parts["features"],
+        "selection": parts["selection"],
+        "segments": parts["segments"],
+        "rfm_segments": parts["rfm_segments"],
+        "revenue_concentration": parts["revenue_concentration"],
+        "clv": parts["clv"],
+        "rules": None
+        if rules is None
+        else {"fidelity": rules.fidelity, "max_depth": rules.max_depth, "depths": rules.depths},
+        "previous": parts["previous"],
+        "warnings": parts["warnings"],
+        "timings": parts["timings"],
+        "versions": _versions(),
     }
 
 
@@ -435,7 +423,7 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _selection_summary(model: SegmentModel, config: Settings) -> dict:
+def selection_summary(model: SegmentModel, config: Settings) -> dict:
     return {
         "metric": config.select,
         "k_fixed": config.k is not None,

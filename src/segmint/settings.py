@@ -13,6 +13,7 @@ from segmint.errors import UsageError
 FEATURE_SETS = ("rfm", "value", "full")
 SELECTION_METRICS = ("davies_bouldin", "silhouette", "calinski_harabasz", "stable")
 TRANSFORMS = ("auto", "none")
+ENGINES = ("duckdb", "spark")
 ROLES = (
     "customer_id",
     "date",
@@ -153,3 +154,16 @@ def parse_column_overrides(pairs: list[str]) -> dict[str, str]:
             raise UsageError(f"--column {pair!r}: write it as role=NAME, e.g. customer_id=Client")
         mapping[role] = name
     return mapping
+
+
+def parse_spark_conf(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Return the KEY=VALUE pairs of --spark-conf as a dict (a later pair wins)."""
+    conf: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(
+                f"--spark-conf {pair!r}: expected KEY=VALUE, e.g. spark.executor.memory=4g"
+            )
+        conf[key.strip()] = value.strip()
+    return conf

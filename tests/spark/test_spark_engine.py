@@ -1,42 +1,188 @@
-"""The Spark engine runs the transpiled DuckDB SQL and finds the same customers, to the cent."""
+"""`--engine spark` equals the DuckDB engine: features to the cent, the same segments and names.
+
+One Spark run per shared dataset (module fixture), compared with the DuckDB engine's run of
+the same file and settings, customer by customer.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import adjusted_rand_score
 
 from segmint import segment
-from segmint.engines.spark import spark_features
+from segmint.cli import main
+from segmint.engines.spark_run import segment_on_spark
 
 pytestmark = pytest.mark.spark
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 DATASETS = ["online_retail_sample.csv", "cdnow_sample.csv", "zeotap/Transactions.csv"]
 MONEY = ("monetary", "aov", "avg_unit_price")
+SETTINGS = {"n_init": 3}
 
 
-@pytest.mark.parametrize("name", DATASETS)
-def test_spark_features_equal_duckdb_features(spark, name):
-    duck = segment(DATA / name, k=3, n_init=2, clv=False)
-    cleaned, customers = spark_features(spark, [DATA / name])
-    summary = duck.summary["input"]
-    assert cleaned.rows_read == summary["rows_read"]
-    assert cleaned.rows_used == summary["rows_used"]
-    assert cleaned.rows_dropped == summary["rows_dropped"]
-    assert cleaned.as_of.isoformat() == summary["as_of"]
-    expected = duck.customers.drop(columns=["segment_id", "segment_name"])
-    got = customers.drop(columns=["repeat_value"])[expected.columns]
-    assert got["customer_id"].tolist() == expected["customer_id"].tolist()
-    for column in expected.columns:
-        a, b = expected[column], got[column]
+@pytest.fixture(scope="module", params=DATASETS)
+def both(request, spark):
+    """The DuckDB engine's result and the Spark engine's, with the Spark table collected
+    here (the test's own check, not something a run does)."""
+    path = DATA / request.param
+    duck = segment(path, **SETTINGS)
+    run = segment_on_spark(spark, path, **SETTINGS)
+    table = run.customers.toPandas().sort_values("customer_id", kind="stable")
+    return duck, run, table.reset_index(drop=True)
+
+
+def test_every_feature_equals_duckdbs_money_to_the_cent(both):
+    duck, run, table = both
+    summary, spark_summary = duck.summary["input"], run.summary["input"]
+    for key in ("rows_read", "rows_used", "rows_dropped", "as_of", "period", "customers"):
+        assert spark_summary[key] == summary[key], key
+    expected = duck.customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    assert table.columns.tolist() == expected.columns.tolist()
+    assert table["customer_id"].tolist() == expected["customer_id"].tolist()
+    clv = [c for c in expected.columns if c.startswith(("p_alive", "expected_", "clv_"))]
+    for column in expected.columns.drop(["segment_id", "segment_name", *clv]):
+        a, b = expected[column], table[column]
         if pd.api.types.is_float_dtype(a):
-            both = a.notna() & b.notna()
+            both_known = a.notna() & b.notna()
             assert (a.isna() == b.isna()).all(), column
             if column in MONEY:  # money to the cent
-                assert (a[both].round(2) == b[both].round(2)).all(), column
-            np.testing.assert_allclose(b[both], a[both], rtol=1e-12, err_msg=column)
+                assert (a[both_known].round(2) == b[both_known].round(2)).all(), column
+            np.testing.assert_allclose(b[both_known], a[both_known], rtol=1e-12, err_msg=column)
         else:
             assert a.tolist() == b.tolist(), column
+    for column in clv:  # scored by Spark's executors with the same functions
+        np.testing.assert_allclose(table[column], expected[column], rtol=1e-9, err_msg=column)
+
+
+def test_same_segments_and_names(both):
+    duck, run, table = both
+    expected = duck.customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    assert run.model.k_ == duck.model.k_
+    assert adjusted_rand_score(expected["segment_id"], table["segment_id"]) >= 0.99
+    assert run.model.names_ == duck.model.names_
+    assert (table["segment_name"] == expected["segment_name"]).mean() >= 0.99
+    np.testing.assert_allclose(run.model.centers_, duck.model.centers_, rtol=1e-7, atol=1e-9)
+
+
+def test_summary_figures_equal_duckdbs(both):
+    duck, run, _ = both
+    a, b = duck.summary, run.summary
+    assert b["totals"]["customers"] == a["totals"]["customers"]
+    assert b["totals"]["orders"] == a["totals"]["orders"]
+    assert b["totals"]["revenue"] == pytest.approx(a["totals"]["revenue"], rel=1e-12)
+    assert [r["name"] for r in b["rfm_segments"]] == [r["name"] for r in a["rfm_segments"]]
+    for x, y in zip(a["revenue_concentration"], b["revenue_concentration"], strict=True):
+        assert y["customers"] == x["customers"]
+        assert y["revenue_share"] == pytest.approx(x["revenue_share"], rel=1e-12)
+    for x, y in zip(a["segments"], b["segments"], strict=True):
+        assert (y["name"], y["customers"], y["traits"]) == (x["name"], x["customers"], x["traits"])
+        assert y["top_categories"] == x["top_categories"]
+        assert y["strategy"] == x["strategy"]
+        for key in ("revenue", "aov_mean", "recency_days_mean", "monetary_mean"):
+            assert y[key] == pytest.approx(x[key], rel=1e-12), key
+    chosen = next(s for s in b["selection"]["scores"] if s["k"] == run.model.k_)
+    expected = next(s for s in a["selection"]["scores"] if s["k"] == duck.model.k_)
+    for key in ("davies_bouldin", "calinski_harabasz", "inertia", "silhouette"):
+        assert chosen[key] == pytest.approx(expected[key], rel=1e-9), key
+    assert b["clv"]["enabled"] == a["clv"]["enabled"]
+    if a["clv"]["enabled"]:
+        assert b["clv"]["totals"]["clv_total"] == pytest.approx(a["clv"]["totals"]["clv_total"])
+        assert b["clv"]["totals"]["likely_lost"] == a["clv"]["totals"]["likely_lost"]
+    assert b["rules"]["fidelity"] == pytest.approx(a["rules"]["fidelity"], abs=1e-12)
+
+
+def test_sampled_run_chooses_k_on_the_md5_sample_and_measures_everyone(spark):
+    """More customers than sample_size: both engines choose k on the same md5-ordered
+    sample, refine on everyone (Spark: Lloyd as Spark aggregations) and agree; the figures
+    of summary.json are over every customer."""
+    path = DATA / "cdnow_sample.csv"
+    run = segment_on_spark(spark, path, sample_size=1000, n_init=3, clv=False)
+    duck = segment(path, sample_size=1000, n_init=3, clv=False)
+    table = run.customers.toPandas().sort_values("customer_id").reset_index(drop=True)
+    assert duck.summary["selection"]["sampled"] is True
+    assert run.model.k_ == duck.model.k_
+    assert run.model.names_ == duck.model.names_
+    assert adjusted_rand_score(duck.customers["segment_id"], table["segment_id"]) >= 0.99
+    chosen = [next(s for s in r.summary["selection"]["scores"] if s["k"] == r.model.k_)
+              for r in (run, duck)]  # fmt: skip
+    assert chosen[0]["davies_bouldin"] == pytest.approx(chosen[1]["davies_bouldin"], rel=1e-3)
+    assert run.summary["selection"]["sampled"] is True
+    assert len(run.sample) == 1000 == run.summary["selection"]["sample_size"]
+    # The sample, computed independently with DuckDB's md5.
+    with duckdb.connect() as con:
+        con.register("everyone", table[["customer_id"]])
+        first = con.execute(
+            "SELECT customer_id FROM everyone "
+            "ORDER BY md5(concat('0', '|', customer_id)), customer_id LIMIT 1000"
+        ).fetchall()
+    assert sorted(r[0] for r in first) == sorted(run.sample["customer_id"])
+    # Every customer is at its nearest delivered centre.
+    scaled = run.model.scaled(table)
+    distances = ((scaled[:, None, :] - run.model.centers_[None]) ** 2).sum(axis=2)
+    assert (distances.argmin(axis=1) == table["segment_id"].to_numpy()).all()
+    # summary.json's figures are over every customer, not the sample.
+    assert run.summary["totals"]["customers"] == len(table)
+    assert run.summary["totals"]["revenue"] == pytest.approx(table["monetary"].sum(), rel=1e-12)
+    for entry in run.summary["segments"]:
+        inside = table[table["segment_id"] == entry["id"]]
+        assert entry["customers"] == len(inside)
+        assert entry["recency_days_mean"] == pytest.approx(inside["recency_days"].mean())
+    assert any("seeded sample of 1,000" in w for w in run.summary["warnings"])
+
+
+def test_spark_table_input_equals_the_file(spark):
+    path = DATA / "online_retail_sample.csv"
+    spark.read.option("header", True).csv(str(path)).createOrReplaceTempView("retail_lines")
+    run = segment_on_spark(spark, "spark:retail_lines", k=4, n_init=2, clv=False)
+    duck = segment(path, k=4, n_init=2, clv=False)
+    table = run.customers.toPandas().sort_values("customer_id").reset_index(drop=True)
+    expected = duck.customers.sort_values("customer_id").reset_index(drop=True)
+    assert run.summary["input"]["files"] == ["spark:retail_lines"]
+    assert table["customer_id"].tolist() == expected["customer_id"].tolist()
+    assert (table["frequency"] == expected["frequency"]).all()
+    assert adjusted_rand_score(expected["segment_id"], table["segment_id"]) >= 0.99
+
+
+def test_cli_writes_every_output_with_spark(spark, tmp_path, capsys):
+    out = tmp_path / "out"
+    path = DATA / "online_retail_sample.csv"
+    assert main(["run", str(path), "--out", str(out), "--engine", "spark", "--k", "4",
+                 "--quiet"]) == 0  # fmt: skip
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([
+        "audiences", "charts", "model.json", "report.html", "report.md", "rules.json",
+        "rules.sql", "segments.csv", "segments.parquet", "summary.json",
+    ])  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["engine"]["customers_table"]["parquet"] == "segments.parquet/"
+    written = pd.read_parquet(out / "segments.parquet")
+    assert len(written) == summary["totals"]["customers"]
+    with duckdb.connect() as con:  # the CSV part files hold the same customers
+        csv_ids = con.execute(
+            f"SELECT count(DISTINCT customer_id) FROM read_csv('{out}/segments.csv/*.csv', "
+            "header = true, all_varchar = true)"
+        ).fetchone()[0]
+    assert csv_ids == len(written)
+    audiences = sorted(p.name for p in (out / "audiences").iterdir())
+    assert len(audiences) == 4
+    assert capsys.readouterr().err == ""
+
+
+def test_cli_bad_input_and_settings_with_spark(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "missing.csv"), "--out", str(out), "--engine", "spark"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: ")
+    assert main(["run", str(DATA / "cdnow_sample.csv"), "--out", str(out), "--engine", "spark",
+                 "--spark-conf", "nonsense"]) == 2  # fmt: skip
+    assert "--spark-conf 'nonsense'" in capsys.readouterr().err
+    assert main(["run", str(DATA / "cdnow_sample.csv"), "--out", str(out), "--engine", "spark",
+                 "--previous", str(tmp_path)]) == 2  # fmt: skip
+    assert "not supported by the Spark engine" in capsys.readouterr().err
+    assert not out.exists()

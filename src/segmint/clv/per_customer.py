@@ -84,43 +84,52 @@ def absent(reason: str) -> LifetimeValue:
     return LifetimeValue(pd.DataFrame(), {"enabled": False, "reason": reason}, [])
 
 
-def why_not(inputs: ModelInputs, setting: bool | None) -> str | None:
+def why_not(repeat_customers: int, setting: bool | None) -> str | None:
     """Return why CLV is not computed (None when it is): turned off, or too few repeat buyers."""
     if setting is False:
         return "turned off (--no-clv)"
-    repeat = inputs.repeat_customers
-    if repeat == 0:
+    if repeat_customers == 0:
         return (
             "no customer has a repeat order (everyone bought once), so nothing can be learnt "
             "about how often customers buy again or stop buying"
         )
-    if setting is None and repeat < MIN_REPEAT_CUSTOMERS:
+    if setting is None and repeat_customers < MIN_REPEAT_CUSTOMERS:
         return (
-            f"only {repeat} customer(s) have repeat orders; at least {MIN_REPEAT_CUSTOMERS} "
-            "are needed by default (force it with --clv)"
+            f"only {repeat_customers} customer(s) have repeat orders; at least "
+            f"{MIN_REPEAT_CUSTOMERS} are needed by default (force it with --clv)"
         )
     return None
 
 
-def lifetime_value(
-    inputs: ModelInputs, horizon_days: int, discount_rate: float | None = None
-) -> LifetimeValue:
-    """Fit BG/NBD and Gamma-Gamma to every customer; return their CLV columns and summary."""
-    horizon_weeks = horizon_days / DAYS_PER_WEEK
+@dataclass(frozen=True)
+class Fitted:
+    """The two fitted models."""
+
+    orders: BgNbdParams
+    value: GammaGammaParams
+
+
+def fit_models(inputs: ModelInputs) -> Fitted | str:
+    """Return the fitted BG/NBD and Gamma-Gamma models, or why they cannot be fitted."""
     try:
-        orders_model = fit_bgnbd(inputs.x, inputs.t_x, inputs.T)
-        value_model = fit_gamma_gamma(inputs.x, inputs.m_x)
+        return Fitted(fit_bgnbd(inputs.x, inputs.t_x, inputs.T),
+                      fit_gamma_gamma(inputs.x, inputs.m_x))  # fmt: skip
     except ValueError as exc:
-        return absent(f"the models cannot be fitted to this data ({exc})")
-    alive = p_alive(orders_model, inputs.x, inputs.t_x, inputs.T)
+        return f"the models cannot be fitted to this data ({exc})"
+
+
+def customer_values(
+    models: Fitted, inputs: ModelInputs, horizon_days: int, discount_rate: float | None
+) -> pd.DataFrame:
+    """Return the CLV columns of customers: P(alive), expected orders and value, CLV."""
+    horizon_weeks = horizon_days / DAYS_PER_WEEK
+    alive = p_alive(models.orders, inputs.x, inputs.t_x, inputs.T)
     orders = conditional_expected_orders(
-        orders_model, horizon_weeks, inputs.x, inputs.t_x, inputs.T
+        models.orders, horizon_weeks, inputs.x, inputs.t_x, inputs.T
     )
-    if not (np.isfinite(alive).all() and np.isfinite(orders).all()):
-        return absent(DEGENERATE)
-    value = conditional_expected_value(value_model, inputs.x, inputs.m_x)
+    value = conditional_expected_value(models.value, inputs.x, inputs.m_x)
     names = column_names(horizon_days)
-    columns = pd.DataFrame(
+    return pd.DataFrame(
         {
             names["p_alive"]: alive,
             names["expected_orders"]: orders,
@@ -128,13 +137,49 @@ def lifetime_value(
             names["clv"]: clv(orders, value, horizon_weeks, discount_rate),
         }
     )
-    warnings = _fit_warnings(orders_model, value_model)
-    if value_model.excluded_non_positive:
+
+
+def degenerate(columns: pd.DataFrame, horizon_days: int) -> bool:
+    """Return whether P(alive) or the expected orders are not finite for some customer."""
+    names = column_names(horizon_days)
+    finite = np.isfinite(columns[[names["p_alive"], names["expected_orders"]]].to_numpy())
+    return not finite.all()
+
+
+def lifetime_value(
+    inputs: ModelInputs, horizon_days: int, discount_rate: float | None = None
+) -> LifetimeValue:
+    """Fit BG/NBD and Gamma-Gamma to every customer; return their CLV columns and summary."""
+    models = fit_models(inputs)
+    if isinstance(models, str):
+        return absent(models)
+    columns = customer_values(models, inputs, horizon_days, discount_rate)
+    if degenerate(columns, horizon_days):
+        return absent(DEGENERATE)
+    totals = segment_clv(columns, np.ones(len(columns), dtype=bool), horizon_days)
+    blank = bool(columns[column_names(horizon_days)["expected_aov"]].isna().any())
+    summary, warnings = describe_fit(models, inputs.repeat_customers, horizon_days,
+                                     discount_rate, totals, blank)  # fmt: skip
+    return LifetimeValue(columns, summary, warnings)
+
+
+def describe_fit(
+    models: Fitted,
+    repeat_customers: int,
+    horizon_days: int,
+    discount_rate: float | None,
+    totals: dict,
+    blank_values: bool,
+) -> tuple[dict, list[str]]:
+    """Return summary.json's `clv` and the warnings of a fit (blank_values: some expected
+    order values are NaN)."""
+    warnings = _fit_warnings(models.orders, models.value)
+    if models.value.excluded_non_positive:
         warnings.append(
-            f"{value_model.excluded_non_positive:,} customer(s) whose repeat orders are worth "
+            f"{models.value.excluded_non_positive:,} customer(s) whose repeat orders are worth "
             "nothing net (returns) are left out of the Gamma-Gamma fit"
         )
-    if np.isnan(value).any():
+    if blank_values:
         warnings.append(
             "the Gamma-Gamma fit gives q ≤ 1 (no finite mean order value): the expected "
             "order value and CLV of one-time buyers are left blank"
@@ -143,13 +188,13 @@ def lifetime_value(
         "enabled": True,
         "horizon_days": horizon_days,
         "discount_rate": discount_rate,
-        "repeat_customers": inputs.repeat_customers,
+        "repeat_customers": repeat_customers,
         "likely_lost_below": LIKELY_LOST_BELOW,
-        "bgnbd": orders_model.as_dict(),
-        "gamma_gamma": value_model.as_dict(),
-        "totals": segment_clv(columns, np.ones(len(columns), dtype=bool), horizon_days),
+        "bgnbd": models.orders.as_dict(),
+        "gamma_gamma": models.value.as_dict(),
+        "totals": totals,
     }
-    return LifetimeValue(columns, summary, warnings)
+    return summary, warnings
 
 
 def segment_clv(columns: pd.DataFrame, inside: np.ndarray, horizon_days: int) -> dict:

@@ -1,21 +1,18 @@
-"""The cleaning and feature stages on Apache Spark, from the same SQL as DuckDB (issue 8).
+"""The Spark session and the connection that runs Segmint's DuckDB SQL on it (issue 8).
 
-`SparkConnection` offers the small part of DuckDB's connection API that
-`features.clean.clean` and `features.build.customer_features` use (execute, then fetchone,
-fetchall or df), and runs every statement through `spark_sql.to_spark`. So the cleaning
-rules and feature definitions exist once, in the DuckDB SQL, and Spark runs their
-transpilation. Column roles, date and number formats are detected as for DuckDB, on the
-files' first rows read by DuckDB; the lines themselves are read and processed by Spark.
-
-Not there yet (see docs/design.md): `--engine spark` on the command line, the model stage in
-Spark, products and customers files, and inputs DuckDB rewrites first (cp1252, UTF-16,
-whitespace-aligned columns).
+`SparkConnection` offers the small part of DuckDB's connection API that `features.clean`,
+`features.build` and `profile.aggregates` use (execute, then fetchone, fetchall or df), and
+runs every statement through `spark_sql.to_spark`. So the cleaning rules and feature
+definitions exist once, in the DuckDB SQL, and Spark runs their transpilation.
+`engines.spark_run` is the whole run.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
-from collections.abc import Sequence
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +28,60 @@ SESSION_CONF = {
 }
 
 
-def local_session(master: str = "local[*]", conf: dict[str, str] | None = None) -> Any:
-    """Return a Spark session (local by default) configured as the transpiled SQL needs."""
+def local_session(master: str | None = "local[*]", conf: dict[str, str] | None = None) -> Any:
+    """Return a Spark session configured as the transpiled SQL needs.
+
+    master None: the master spark-submit was given when Segmint runs under it (its JVM is
+    already up), else local[*].
+    """
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.master(master).appName("segmint")
-    for key, value in {**SESSION_CONF, **(conf or {})}.items():
+    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        master = "local[*]"
+    builder = SparkSession.builder.appName("segmint")
+    if master is not None:
+        builder = builder.master(master)
+    settings = dict(SESSION_CONF)
+    if master is not None and master.startswith("local"):
+        # The executors' Python workers run the CLV scoring with segmint's own functions:
+        # locally, the interpreter that runs segmint (on a cluster, see the README).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        # Spark's default of 200 shuffle partitions makes every aggregation of a local run
+        # 200 tiny tasks; a few per core keeps the cores busy without that overhead.
+        settings["spark.sql.shuffle.partitions"] = str(2 * (os.cpu_count() or 1))
+    for key, value in {**settings, **(conf or {})}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def start_session(master: str | None = None, conf: dict[str, str] | None = None) -> Any:
+    """Return a Spark session for a run, or raise UsageError saying what is missing."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "--engine spark needs the spark extra: pip install 'segmint[spark]' "
+            "(and a Java 17 runtime)"
+        ) from None
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    # The JVM and its Python workers write their logs to stderr: started with stderr
+    # pointing at a log file, they keep writing there, and the CLI's stderr stays for
+    # Segmint's own progress and its one-line errors.
+    log = Path(tempfile.gettempdir()) / f"segmint-spark-{os.getpid()}.log"
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(log, "ab") as sink:
+            os.dup2(sink.fileno(), 2)
+            session = local_session(master, conf)
+    except Exception as exc:  # the JVM did not start: no Java, a bad master URL or setting
+        detail = " ".join(str(exc).split())[:300]
+        raise UsageError(f"--engine spark: Spark did not start ({detail}); see {log}") from None
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 class SparkResult:
@@ -72,37 +115,7 @@ class SparkConnection:
         return SparkResult(frame)
 
 
-def spark_features(
-    spark: Any, sources: Sequence[str | Path], **settings: Any
-) -> tuple[Any, pd.DataFrame]:
-    """Return the cleaning outcome and the per-customer features of files, computed by Spark."""
-    import duckdb
-
-    from segmint.features.build import customer_features
-    from segmint.features.clean import clean
-    from segmint.io.inputs import open_lines
-    from segmint.settings import Settings
-
-    config = Settings.create(**settings)
-    if config.products_file or config.customers_file:
-        raise UsageError("the Spark engine does not read products or customers files yet")
-    paths = [str(s) for s in sources]
-    with tempfile.TemporaryDirectory(prefix="segmint-") as workdir, duckdb.connect() as con:
-        lines = open_lines(con, paths, config, Path(workdir))
-        frames = [_read(spark, source) for source in lines.sources]
-    union = frames[0]
-    for frame in frames[1:]:
-        union = union.unionByName(frame, allowMissingColumns=True)
-    union.createOrReplaceTempView(lines.relation)
-    engine = SparkConnection(spark)
-    cleaned = clean(engine, lines, config)
-    customers = customer_features(
-        engine, cleaned.as_of, lines.has("quantity"), lines.has("category")
-    )
-    return cleaned, customers
-
-
-def _read(spark: Any, source: Any) -> Any:
+def read_source(spark: Any, source: Any) -> Any:
     """Return a source's rows as a Spark DataFrame whose columns are all text."""
     from pyspark.sql import functions as F
 

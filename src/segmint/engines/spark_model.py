@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from segmint.model.selection import KScore
+
 
 def transformed(feature: str, transform: str) -> str:
     """Return the SQL of a feature as the model transforms it (log1p of max(x, 0), or as is)."""
@@ -43,7 +45,7 @@ def scaling(spark: Any, view: str, features: list[str], transforms: list[str]) -
     return mean, np.where(scale > 0, scale, 1.0)
 
 
-def _label_sql(columns: list[str], centers: np.ndarray) -> str:
+def label_sql(columns: list[str], centers: np.ndarray) -> str:
     """Return SQL giving the index of the nearest centre (ties: the lowest index)."""
     distances = [
         " + ".join(f"power(({c}) - {float(v)!r}, 2)" for c, v in zip(columns, centre, strict=True))
@@ -76,7 +78,7 @@ def lloyd(
         sums = ", ".join(f"sum({c})" for c in columns)
         rows = spark.sql(
             f"SELECT label, count(*), {sums} FROM "
-            f"(SELECT {_label_sql(columns, centers)} AS label, * FROM {view}) GROUP BY label"
+            f"(SELECT {label_sql(columns, centers)} AS label, * FROM {view}) GROUP BY label"
         ).collect()
         new = centers.copy()
         for row in rows:
@@ -90,7 +92,7 @@ def lloyd(
 
 def labelled(view: str, columns: list[str], centers: np.ndarray) -> str:
     """Return SQL selecting every row of view with its nearest centre as `segment_id`."""
-    return f"SELECT *, {_label_sql(columns, centers)} AS segment_id FROM {view}"
+    return f"SELECT *, {label_sql(columns, centers)} AS segment_id FROM {view}"
 
 
 def davies_bouldin_and_calinski_harabasz(
@@ -131,3 +133,46 @@ def davies_bouldin_and_calinski_harabasz(
     between = float((sizes * ((centroids - mean) ** 2).sum(axis=1)).sum())
     ch = 1.0 if within == 0 else between * (n - k) / (within * (k - 1))
     return db, ch if math.isfinite(ch) else float("nan")
+
+
+def revenue_by_segment(
+    spark: Any, view: str, columns: list[str], centers: np.ndarray
+) -> np.ndarray:
+    """Return the revenue (sum of monetary) of each nearest-centre segment."""
+    rows = spark.sql(
+        f"SELECT segment_id, sum(CAST(monetary AS DECIMAL(38, 12))) "
+        f"FROM ({labelled(view, columns, centers)}) GROUP BY segment_id"
+    ).collect()
+    revenue = np.zeros(len(centers))
+    for segment, value in rows:
+        revenue[int(segment)] = float(value or 0)
+    return revenue
+
+
+def scores(
+    spark: Any, view: str, columns: list[str], centers: np.ndarray, min_segment_share: float
+) -> KScore:
+    """Return the scores of the nearest-centre labels over every customer (no silhouette)."""
+    k = len(centers)
+
+    def centre(j: int) -> str:
+        cases = " ".join(f"WHEN {i} THEN {float(v)!r}" for i, v in enumerate(centers[:, j]))
+        return f"CASE segment_id {cases} END"
+
+    distance = " + ".join(f"power(({c}) - {centre(j)}, 2)" for j, c in enumerate(columns))
+    rows = spark.sql(
+        f"SELECT segment_id, count(*), sum({distance}) "
+        f"FROM ({labelled(view, columns, centers)}) GROUP BY segment_id"
+    ).collect()
+    sizes = np.zeros(k)
+    inertia = 0.0
+    for segment, size, within in rows:
+        sizes[int(segment)] = size
+        inertia += float(within)
+    smallest_share = float(sizes.min() / sizes.sum())
+    if (sizes > 0).sum() < 2:
+        return KScore(k, None, None, None, inertia, smallest_share, False)
+    db, ch = davies_bouldin_and_calinski_harabasz(spark, view, columns, centers)
+    eligible = smallest_share >= min_segment_share and bool((sizes > 0).all())
+    return KScore(k, db, None, ch if math.isfinite(ch) else None, inertia, smallest_share,
+                  eligible)  # fmt: skip

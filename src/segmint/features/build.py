@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -66,6 +67,28 @@ def top_categories(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def segment_top_categories(con: Any, membership: str) -> dict[int, list[str]]:
+    """Return segment id → its three largest categories by gross spend.
+
+    membership: a relation of (customer_id, segment_id).
+    """
+    rows = con.execute(
+        f"""
+        SELECT segment_id, category FROM (
+            SELECT m.segment_id, c.category,
+                   row_number() OVER (PARTITION BY m.segment_id
+                                      ORDER BY sum(c.gross_spend) DESC, c.category) AS rank
+            FROM customer_category_spend AS c JOIN {membership} AS m USING (customer_id)
+            GROUP BY m.segment_id, c.category
+        ) WHERE rank <= 3 ORDER BY segment_id, rank
+        """
+    ).fetchall()
+    result: dict[int, list[str]] = {}
+    for segment_id, category in rows:
+        result.setdefault(int(segment_id), []).append(category)
+    return result
+
+
 def share_columns(categories: list[str]) -> dict[str, str]:
     """Return category → unique column name (a clash gets a numeric suffix; 'other' is reserved)."""
     names: dict[str, str] = {}
@@ -82,6 +105,19 @@ def customer_features(
 
     Also the column `repeat_value` (REPEAT_VALUE): the net value of the orders after the
     first, an input of the CLV models that the caller takes out of the table.
+    """
+    query, dropped = customer_features_query(con, as_of, has_quantity, has_category)
+    frame = con.execute(query).df().drop(columns=dropped)
+    return tidy_types(frame)
+
+
+def customer_features_query(
+    con: Any, as_of: dt.date, has_quantity: bool, has_category: bool
+) -> tuple[str, list[str]]:
+    """Create the table `customer_features`; return the query of the full per-customer table
+    (features, RFM scores and segment) and the columns the data cannot give, to leave out.
+
+    `con` is a DuckDB connection or the Spark engine's stand-in for one: both run this SQL.
     """
     if has_category:
         category_spend(con)
@@ -117,28 +153,30 @@ def customer_features(
         share_columns="\n    ".join(columns),
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE customer_features AS {features_sql}")
-    frame = con.execute(render("rfm", rfm_map=rfm_map_values_sql())).df()
     dropped = []
     if not has_quantity:
         dropped += list(QUANTITY_FEATURES)
     if not has_category:
         dropped.append("n_categories")
-    frame = frame.drop(columns=dropped)
-    return _tidy_types(frame)
+    return render("rfm", rfm_map=rfm_map_values_sql()), dropped
 
 
-def _tidy_types(frame: pd.DataFrame) -> pd.DataFrame:
+# Whole-number columns of the per-customer table (int64 in every engine's output).
+INTEGER_COLUMNS = (
+    "recency_days",
+    "frequency",
+    "tenure_days",
+    "n_categories",
+    "r_score",
+    "f_score",
+    "m_score",
+)
+
+
+def tidy_types(frame: pd.DataFrame) -> pd.DataFrame:
     """Return frame with stable dtypes: text ids, int64 counts and scores, float64 measures."""
     frame["customer_id"] = frame["customer_id"].astype(object)
-    for column in (
-        "recency_days",
-        "frequency",
-        "tenure_days",
-        "n_categories",
-        "r_score",
-        "f_score",
-        "m_score",
-    ):
+    for column in INTEGER_COLUMNS:
         if column in frame:
             frame[column] = frame[column].astype("int64")
     frame["rfm_segment"] = frame["rfm_segment"].astype(object)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from segmint.pipeline import SegmentationResult
 
 TEXT_COLUMNS = ("customer_id", "segment_name", "rfm_segment")
-_FORMULA_START = ("=", "+", "-", "@")
+FORMULA_START = ("=", "+", "-", "@")
 
 
 def check_output_dir(out_dir: Path) -> None:
@@ -125,7 +125,7 @@ def write_csv(table: pa.Table, path: Path) -> None:
     """
     import duckdb
 
-    starts = ", ".join(_sql_string(c) for c in _FORMULA_START)
+    starts = ", ".join(_sql_string(c) for c in FORMULA_START)
     quote = _sql_string("'")
     safe = [
         f"CASE WHEN left({_ident(c)}, 1) IN ({starts}) THEN {quote} || {_ident(c)} "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pandas as pd
 
 from segmint.errors import InputError, UsageError
 from segmint.model.feature_sets import apply_transform, transform_of
+from segmint.model.sampling import sample_positions
 from segmint.model.selection import (
     KScore,
     candidate_ks,
@@ -33,6 +34,22 @@ MODEL_VERSION = 1
 # A scored customer is out of the training range when a scaled feature lies more than this
 # many training standard deviations beyond the smallest or largest value seen in training.
 OUT_OF_RANGE = 1.0
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Of each transformed feature over the customer base: mean, population standard
+    deviation (1 where it is 0) and, when known, the scaled (min, max)."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    range: np.ndarray | None = None
+
+
+def scaling_of(raw: np.ndarray) -> Scaling:
+    """Return the scaling of transformed features (one row per customer)."""
+    scale = raw.std(axis=0)  # population standard deviation
+    return Scaling(raw.mean(axis=0), np.where(scale > 0, scale, 1.0))
 
 
 class SegmentModel:
@@ -71,28 +88,43 @@ class SegmentModel:
     # Learning -------------------------------------------------------------------------
 
     def fit(
-        self, customers: pd.DataFrame, progress: Callable[[str], None] | None = None
+        self,
+        customers: pd.DataFrame,
+        progress: Callable[[str], None] | None = None,
+        scaling: Scaling | None = None,
     ) -> SegmentModel:
         """Learn scaling, choose k, fit the centres; segment ids ordered by revenue, largest first.
 
-        With more than `sample_size` customers, each k's K-means starts (k-means++, n_init
-        of them) run on a seeded sample; the best is then refined on every customer (Lloyd
-        iterations to convergence from the sample's centres) before it is scored.
+        With more than `sample_size` customers, k is chosen on a seeded sample
+        (`model.sampling`): every k is fitted (n_init k-means++ starts) and scored on it.
+        The chosen k's centres are then refined on every customer (Lloyd iterations to
+        convergence from the sample's centres), and its scores are those of the final
+        labels over every customer.
+
+        `scaling` (the Spark engine): `customers` is a sample of the customer base, whose
+        scaling was measured on every customer elsewhere; k is chosen on the sample.
         """
         self.transforms_ = [transform_of(f, self.transform) for f in self.features]
         raw = self._transformed(customers)
-        self.mean_ = raw.mean(axis=0)
-        scale = raw.std(axis=0)  # population standard deviation
-        self.scale_ = np.where(scale > 0, scale, 1.0)
+        if scaling is None:
+            scaling = scaling_of(raw)
+        self.mean_, self.scale_ = scaling.mean, scaling.scale
         X = (raw - self.mean_) / self.scale_
-        self.range_ = np.stack([X.min(axis=0), X.max(axis=0)], axis=1)
+        self.range_ = (
+            np.stack([X.min(axis=0), X.max(axis=0)], axis=1)
+            if scaling.range is None
+            else scaling.range
+        )
         monetary = customers["monetary"].to_numpy()
         ks = candidate_ks(
             self.k, self.k_min, self.k_max, count_distinct(X, enough=(self.k or self.k_max) + 1)
         )
-        sample = self._sample_rows(X, max(ks))
+        ids = customers.get("customer_id", customers.index)
+        sample = self._sample_rows(X, ids, max(ks))
         self.sampled_ = sample is not None
-        silhouette_at = silhouette_rows(len(X), self.silhouette_sample_size, self.seed)
+        rows = np.arange(len(X)) if sample is None else sample  # the rows k is chosen on
+        Xs, monetary_s = X[rows], monetary[rows]
+        silhouette_at = silhouette_rows(len(Xs), self.silhouette_sample_size, self.seed)
         fits: dict[int, np.ndarray] = {}
         scores: list[KScore] = []
         silhouette_labels: list[np.ndarray] = []
@@ -100,33 +132,51 @@ class SegmentModel:
         with one_thread():
             for k in ks:
                 clock.tick(f"k = {k}")
-                if sample is None:
-                    centers = fit_kmeans(X, k, self.n_init, self.seed)
-                else:
-                    started = fit_kmeans(X[sample], k, self.n_init, self.seed)
-                    centers = fit_kmeans(X, k, 1, self.seed, init=started)
-                centers, labels = _order_by_revenue(centers, nearest_centre(X, centers), monetary)
+                centers = fit_kmeans(Xs, k, self.n_init, self.seed)
+                centers, labels = _order_by_revenue(centers, nearest_centre(Xs, centers),
+                                                    monetary_s)  # fmt: skip
                 fits[k] = centers
-                score = score_labels(X, labels, centers, self.min_segment_share)
-                scores.append(replace(score, stability=stability(X, k, self.seed)))
+                score = score_labels(Xs, labels, centers, self.min_segment_share)
+                scores.append(replace(score, stability=stability(Xs, k, self.seed)))
                 silhouette_labels.append(labels[silhouette_at])
             # One pass over the silhouette sample's distances serves every k.
-            values = silhouettes(X[silhouette_at], silhouette_labels)
+            values = silhouettes(Xs[silhouette_at], silhouette_labels)
         scores = [replace(s, silhouette=v) for s, v in zip(scores, values, strict=True)]
         metric = "davies_bouldin" if self.k is not None else self.select
         self.k_, self.warnings_ = choose_k(scores, metric)
         self.scores_ = scores
         self.centers_ = fits[self.k_]
+        if sample is not None:
+            if progress is not None:
+                progress(f"refining k = {self.k_} on all {len(X):,} customers")
+            with one_thread():
+                centers = fit_kmeans(X, self.k_, 1, self.seed, init=self.centers_)
+                self.centers_, labels = _order_by_revenue(centers, nearest_centre(X, centers),
+                                                          monetary)  # fmt: skip
+                final = score_labels(X, labels, self.centers_, self.min_segment_share)
+            self.scores_ = self.with_final_score(final, labels[rows], Xs)
         self.labels_ = nearest_centre(X, self.centers_)
         self.names_ = [f"Segment {i}" for i in range(self.k_)]
         return self
 
-    def _sample_rows(self, X: np.ndarray, k_max: int) -> np.ndarray | None:
+    def with_final_score(
+        self, final: KScore, sample_labels: np.ndarray, sample_X: np.ndarray
+    ) -> list[KScore]:
+        """Return the scores with the chosen k's row replaced by the final fit's scores over
+        every customer; its silhouette from the final labels of the sample's silhouette rows
+        (the same rows in every engine), its stability as measured on the sample."""
+        rows = silhouette_rows(len(sample_X), self.silhouette_sample_size, self.seed)
+        (silhouette,) = silhouettes(sample_X[rows], [sample_labels[rows]])
+        return [
+            replace(final, silhouette=silhouette, stability=s.stability) if s.k == self.k_ else s
+            for s in self.scores_
+        ]
+
+    def _sample_rows(self, X: np.ndarray, ids: Any, k_max: int) -> np.ndarray | None:
         """Return the seeded sample of rows that k is chosen on, or None for all rows."""
         if len(X) <= self.sample_size:
             return None
-        rng = np.random.default_rng(self.seed)
-        rows = np.sort(rng.choice(len(X), self.sample_size, replace=False))
+        rows = sample_positions(ids, self.sample_size, self.seed)
         if count_distinct(X[rows], enough=k_max + 1) <= k_max:
             return None  # too few distinct points in the sample: use every customer
         return rows
@@ -249,13 +299,17 @@ def load_model(path: str | Path) -> SegmentModel:
     return SegmentModel.from_json(data)
 
 
+def revenue_order(revenue: np.ndarray) -> list[int]:
+    """Return the segments in their id order: the most revenue first, ties by index."""
+    return sorted(range(len(revenue)), key=lambda i: (-revenue[i], i))
+
+
 def _order_by_revenue(
     centers: np.ndarray, labels: np.ndarray, monetary: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return centres and labels renumbered so that segment 0 brings the most revenue."""
     k = len(centers)
-    revenue = np.bincount(labels, weights=monetary, minlength=k)
-    order = sorted(range(k), key=lambda i: (-revenue[i], i))
+    order = revenue_order(np.bincount(labels, weights=monetary, minlength=k))
     new_id = np.empty(k, dtype=np.int64)
     new_id[order] = np.arange(k)
     return centers[order], new_id[labels]

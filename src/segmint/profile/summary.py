@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -14,11 +16,38 @@ def _share(part: float, whole: float) -> float:
     return part / whole if whole else 0.0
 
 
+# The per-segment means of summary.json (`<feature>_mean`).
+MEAN_FEATURES = ("recency_days", "frequency", "monetary", "tenure_days")
+
+
+@dataclass(frozen=True)
+class Group:
+    """What the figures of a group of customers (a segment, or everyone) are made of."""
+
+    customers: int
+    revenue: float
+    orders: int
+    means: dict[str, float]
+
+    @classmethod
+    def of(cls, customers: pd.DataFrame) -> Group:
+        """Return the group of the rows of a customers table."""
+        return cls(
+            len(customers),
+            math.fsum(customers["monetary"]),
+            int(customers["frequency"].sum()),
+            {f: float(customers[f].mean()) for f in MEAN_FEATURES},
+        )
+
+
 def totals(customers: pd.DataFrame) -> dict:
     """Return revenue, orders, customers and the ratios between them."""
-    revenue = math.fsum(customers["monetary"])
-    orders = int(customers["frequency"].sum())
-    n = len(customers)
+    return totals_of(Group.of(customers))
+
+
+def totals_of(everyone: Group) -> dict:
+    """Return revenue, orders, customers and the ratios between them, of the whole base."""
+    revenue, orders, n = everyone.revenue, everyone.orders, everyone.customers
     return {
         "revenue": revenue,
         "orders": orders,
@@ -33,22 +62,25 @@ def segment_figures(
     customers: pd.DataFrame, labels: np.ndarray, segment: int, total_revenue: float | None = None
 ) -> dict:
     """Return one segment's size, revenue and mean behaviour."""
-    inside = customers[labels == segment]
     if total_revenue is None:  # callers looping over segments pass it once
         total_revenue = math.fsum(customers["monetary"])
-    revenue = math.fsum(inside["monetary"])
-    orders = int(inside["frequency"].sum())
+    return figures_of(Group.of(customers[labels == segment]), len(customers), total_revenue)
+
+
+def figures_of(segment: Group, all_customers: int, total_revenue: float) -> dict:
+    """Return one segment's size, revenue and mean behaviour from its Group."""
+    means = segment.means
     return {
-        "customers": len(inside),
-        "share": _share(len(inside), len(customers)),
-        "revenue": revenue,
-        "revenue_share": _share(revenue, total_revenue),
-        "recency_days_mean": float(inside["recency_days"].mean()),
-        "frequency_mean": float(inside["frequency"].mean()),
-        "monetary_mean": float(inside["monetary"].mean()),
+        "customers": segment.customers,
+        "share": _share(segment.customers, all_customers),
+        "revenue": segment.revenue,
+        "revenue_share": _share(segment.revenue, total_revenue),
+        "recency_days_mean": means["recency_days"],
+        "frequency_mean": means["frequency"],
+        "monetary_mean": means["monetary"],
         # The segment's revenue per order: the mean value of its orders.
-        "aov_mean": _share(revenue, orders),
-        "tenure_days_mean": float(inside["tenure_days"].mean()),
+        "aov_mean": _share(segment.revenue, segment.orders),
+        "tenure_days_mean": means["tenure_days"],
     }
 
 
@@ -66,15 +98,26 @@ def revenue_concentration(customers: pd.DataFrame) -> list[dict]:
     The top p% are the ceil(p × n) customers who spent the most.
     """
     ranked = spend_ranking(customers["monetary"].to_numpy())
-    total = math.fsum(ranked)
+    return concentration_of(len(ranked), lambda n: math.fsum(ranked[:n]), math.fsum(ranked))
+
+
+def top_customers(share: float, customers: int) -> int:
+    """Return how many customers the top `share` of a base of `customers` is: ceil(share × n)."""
+    return max(1, math.ceil(share * customers - 1e-9))
+
+
+def concentration_of(
+    customers: int, top_revenue: Callable[[int], float], total_revenue: float
+) -> list[dict]:
+    """Return the concentration rows, given the revenue of the top n spenders for any n."""
     rows = []
     for share in CONCENTRATION_SHARES:
-        n = max(1, math.ceil(share * len(ranked) - 1e-9))
+        n = top_customers(share, customers)
         rows.append(
             {
                 "top_share": share,
                 "customers": n,
-                "revenue_share": _share(math.fsum(ranked[:n]), total),
+                "revenue_share": _share(top_revenue(n), total_revenue),
             }
         )
     return rows
@@ -87,17 +130,27 @@ def orders_per_year(frequency_mean: float, period_days: float) -> float:
 
 def rfm_segments(customers: pd.DataFrame) -> list[dict]:
     """Return the classic RFM segments present, in the map's order."""
-    total_revenue = math.fsum(customers["monetary"])
+    groups = {
+        name: (len(inside), math.fsum(inside["monetary"]))
+        for name, inside in customers.groupby("rfm_segment", sort=False)
+    }
+    return rfm_segments_of(groups, len(customers), math.fsum(customers["monetary"]))
+
+
+def rfm_segments_of(
+    groups: dict[str, tuple[int, float]], all_customers: int, total_revenue: float
+) -> list[dict]:
+    """Return the RFM segments present (name → customers, revenue), in the map's order."""
     rows = []
     for name in RFM_SEGMENT_NAMES:
-        inside = customers[customers["rfm_segment"] == name]
-        if len(inside):
+        size, revenue = groups.get(name, (0, 0.0))
+        if size:
             rows.append(
                 {
                     "name": name,
-                    "customers": len(inside),
-                    "share": _share(len(inside), len(customers)),
-                    "revenue_share": _share(math.fsum(inside["monetary"]), total_revenue),
+                    "customers": size,
+                    "share": _share(size, all_customers),
+                    "revenue_share": _share(revenue, total_revenue),
                 }
             )
     return rows

@@ -34,6 +34,37 @@ class Trait:
         return "mid"
 
 
+@dataclass(frozen=True)
+class Moments:
+    """A feature over a group of customers whose value is known: how many, the mean, the
+    mean of log1p(max(x, 0)) and (for the whole base) its population standard deviation."""
+
+    count: int
+    mean: float
+    log_mean: float
+    log_sd: float = 0.0
+
+
+def traits_from_moments(
+    base: dict[str, Moments], segments: list[dict[str, Moments]]
+) -> list[dict[str, Trait]]:
+    """Return, per segment, its Trait for every feature of base (the definition of a trait).
+
+    The moments come from the customers table (`segment_traits`) or from an engine's
+    aggregates (Spark). A segment without a known value of a feature has no trait for it.
+    """
+    result: list[dict[str, Trait]] = [{} for _ in segments]
+    for feature, whole in base.items():
+        base_sd = whole.log_sd or 1.0
+        for segment, moments in enumerate(segments):
+            inside = moments.get(feature)
+            if inside is None or not inside.count:
+                continue
+            z = (inside.log_mean - whole.log_mean) / base_sd
+            result[segment][feature] = Trait(inside.mean, whole.mean, float(z))
+    return result
+
+
 def segment_traits(
     customers: pd.DataFrame,
     labels: np.ndarray,
@@ -44,24 +75,29 @@ def segment_traits(
 
     Missing values (interpurchase_days of one-time buyers) are left out of the means.
     """
-    result: list[dict[str, Trait]] = [{} for _ in range(k)]
+    base: dict[str, Moments] = {}
+    segments: list[dict[str, Moments]] = [{} for _ in range(k)]
     for feature in features:
         if feature not in customers:
             continue
         values = customers[feature].to_numpy(dtype=np.float64)
         known = ~np.isnan(values)
         logged = np.log1p(np.maximum(values, 0.0))
-        base_sd = logged[known].std() if known.any() else 0.0
-        base_sd = base_sd or 1.0
+        if not known.any():
+            continue
+        base[feature] = Moments(
+            int(known.sum()),
+            float(values[known].mean()),
+            float(logged[known].mean()),
+            float(logged[known].std()),
+        )
         for segment in range(k):
             inside = (labels == segment) & known
-            if not inside.any():
-                continue
-            z = (logged[inside].mean() - logged[known].mean()) / base_sd
-            result[segment][feature] = Trait(
-                float(values[inside].mean()), float(values[known].mean()), float(z)
-            )
-    return result
+            if inside.any():
+                segments[segment][feature] = Moments(
+                    int(inside.sum()), float(values[inside].mean()), float(logged[inside].mean())
+                )
+    return traits_from_moments(base, segments)
 
 
 def levels(traits: dict[str, Trait]) -> dict[str, str]:

@@ -1,0 +1,469 @@
+"""`segmint run --engine spark`: the whole run with every customer kept in Spark (issue 8).
+
+The same stages and the same definitions as the DuckDB engine (`pipeline`):
+
+- read: roles and formats are detected by DuckDB on the inputs' first rows; Spark reads
+  the lines (CSV, Parquet, or a table of the session: `spark:TABLE`);
+- clean and features: the DuckDB SQL of `features/`, transpiled (`SparkConnection`);
+- model: the scaling over every customer in Spark; k chosen by `SegmentModel.fit` on a
+  seeded sample collected to the driver (every customer when there are at most
+  `sample_size`); Lloyd iterations over every customer in Spark from the sample's centres;
+  labels, Davies-Bouldin and Calinski-Harabasz of the delivered labels in Spark;
+- profile: traits, names and figures from SQL aggregates (`profile.aggregates`);
+- outputs: the per-customer table written by Spark (Parquet and CSV folders of part
+  files); summary.json, model.json and the rules from aggregates and the sample; the
+  report's charts from the sample.
+
+Only aggregates and the sample come back to the driver.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from segmint.clv.per_customer import (
+    DEGENERATE,
+    LIKELY_LOST_BELOW,
+    LifetimeValue,
+    ModelInputs,
+    absent,
+    column_names,
+    customer_values,
+    describe_fit,
+    fit_models,
+    why_not,
+)
+from segmint.engines import spark_model
+from segmint.engines.spark import SparkConnection, read_source
+from segmint.engines.spark_sql import to_spark
+from segmint.errors import InputError, UsageError
+from segmint.features.build import (
+    INTEGER_COLUMNS,
+    REPEAT_VALUE,
+    customer_features_query,
+    segment_top_categories,
+    tidy_types,
+)
+from segmint.features.clean import clean
+from segmint.io.inputs import open_lines
+from segmint.model.feature_sets import clustering_features, transform_of
+from segmint.model.sampling import sample_order
+from segmint.model.segment_model import Scaling, SegmentModel, revenue_order
+from segmint.pipeline import STAGES, input_errors, input_summary, run_summary, selection_summary
+from segmint.profile import aggregates
+from segmint.profile import summary as figures
+from segmint.profile.naming import name_segments
+from segmint.profile.segments import describe_segments
+from segmint.profile.traits import traits_from_moments
+from segmint.rules.export import rule_text
+from segmint.rules.tree import Rules, learn_rules
+from segmint.settings import Settings
+
+SPARK_PREFIX = "spark:"
+# Rows of a Spark table that DuckDB reads to find its columns' roles and formats.
+TABLE_HEAD_ROWS = 100_000
+# Settings the Spark engine does not take (yet): a one-line error rather than a silent no-op.
+UNSUPPORTED = {
+    "customers_file": "--customers",
+    "products_file": "--products",
+    "previous": "--previous",
+    "memory_limit": "--memory-limit",
+    "threads": "--threads",
+}
+Progress = Callable[[str], None]
+
+
+@dataclass
+class SparkSegmentation:
+    """A Spark run: every customer's row as a Spark DataFrame, the rest on the driver."""
+
+    customers: Any
+    """Spark DataFrame: the per-customer table (never collected)."""
+    sample: pd.DataFrame
+    """The seeded sample k was chosen on, with its segment: the report's charts use it."""
+    summary: dict
+    model: SegmentModel
+    model_json: dict
+    rules: Rules
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write every output into out_dir, atomically (Spark writes the per-customer table)."""
+        from segmint.engines.spark_output import write_spark_outputs
+
+        return write_spark_outputs(self, Path(out_dir))
+
+
+def segment_on_spark(
+    spark: Any, source: Any | Sequence[Any], progress: Progress | None = None, **settings: Any
+) -> SparkSegmentation:
+    """Return the segmentation of a log computed on a Spark session (see the module's doc).
+
+    spark: a session, or a function returning one (called once the inputs are known to be
+    readable, so that a bad file fails fast, before Spark starts).
+    """
+    config = Settings.create(**settings)
+    for name, option in UNSUPPORTED.items():
+        if getattr(config, name):
+            raise UsageError(f"{option}: not supported by the Spark engine yet")
+    inputs = [str(s) for s in (source if isinstance(source, (list, tuple)) else [source])]
+    with _spark_errors(inputs):
+        return _run(spark, inputs, config, _Stages(progress))
+
+
+@contextmanager
+def _spark_errors(inputs: list[str]) -> Iterator[None]:
+    """Turn Spark's failures on the data (a malformed or unreadable file met while running)
+    into an InputError; an AnalysisException means the SQL is wrong, a bug (traceback)."""
+    try:
+        from pyspark.errors import AnalysisException, PySparkException
+    except ImportError:  # pragma: no cover - the spark extra installs it
+        yield
+        return
+    try:
+        yield
+    except AnalysisException:
+        raise
+    except PySparkException as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{', '.join(inputs)}: Spark cannot process it ({detail[:300]})") from None
+
+
+def _run(spark: Any, inputs: list[str], config: Settings, stages: _Stages) -> SparkSegmentation:
+    """Run the stages (see the module's doc)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="segmint-") as workdir,
+        duckdb.connect() as con,
+        input_errors(inputs),
+    ):
+        with stages("read"):
+            if callable(spark) and any(i.startswith(SPARK_PREFIX) for i in inputs):
+                spark = spark()
+            lines, spark = _open(spark, con, inputs, config, Path(workdir))
+        engine = SparkConnection(spark)
+        with stages("clean"):
+            cleaned = clean(engine, lines, config)
+    with stages("features"):
+        query, dropped = customer_features_query(
+            engine, cleaned.as_of, lines.has("quantity"), lines.has("category")
+        )
+        customers = _typed(spark.sql(to_spark(query)).drop(*dropped)).cache()
+        customers.createOrReplaceTempView("customers")
+        n = customers.count()
+    with stages("model"):
+        model, sample = _fit(spark, engine, customers, n, config, stages.sub("model"))
+        segmented = _segmented(customers, model)
+        clv_inputs = ModelInputs.of(sample, sample.pop(REPEAT_VALUE).to_numpy())
+    with stages("clv"):
+        segmented, lifetime, segment_values = _lifetime_value(
+            engine, segmented, clv_inputs, model.k_, config
+        )
+    with stages("profile"):
+        segmented, segments, everyone = _profile(engine, segmented, model, lines.has("category"))
+        for entry in segments:
+            entry.update(segment_values[entry["id"]])
+    with stages("rules"):
+        rules = learn_rules(sample, model.labels_, model.names_, model.features, config.seed,
+                            config.rules_depth)  # fmt: skip
+        for entry in segments:
+            entry["rule_text"] = rule_text(rules.rules[entry["id"]])
+            entry["rule_fidelity"] = rules.segment_fidelity[entry["id"]]
+    summary = _summary(engine, config, lines, cleaned, model, segments, everyone, rules,
+                       lifetime, stages.timings, inputs, len(sample))  # fmt: skip
+    sample_table = sample.copy()
+    sample_table.insert(1, "segment_id", model.labels_.astype("int64"))
+    sample_table.insert(2, "segment_name", [model.names_[i] for i in model.labels_])
+    model_json = model.to_json(
+        as_of=cleaned.as_of.isoformat(), feature_set=config.feature_set, columns=lines.columns
+    )
+    return SparkSegmentation(segmented, sample_table, summary, model, model_json, rules)
+
+
+class _Stages:
+    """Announce each stage and time it, as the DuckDB engine's run does."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        if self.progress:
+            self.progress(STAGES[name])
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 4)
+
+    def sub(self, name: str) -> Progress | None:
+        if self.progress is None:
+            return None
+        return lambda step: self.progress(f"{STAGES[name]}: {step}")
+
+
+def _open(
+    spark: Any, con: Any, inputs: list[str], config: Settings, workdir: Path
+) -> tuple[Any, Any]:
+    """Return the inputs' Lines (detected by DuckDB) with `raw_lines` a view of Spark's rows,
+    and the session (started here when `spark` is a function)."""
+    detect: list[Any] = []
+    for item in inputs:
+        if item.startswith(SPARK_PREFIX):
+            detect.append(_table(spark, item).limit(TABLE_HEAD_ROWS).toPandas())
+        else:
+            detect.append(item)
+    lines = open_lines(con, detect, config, workdir)
+    if callable(spark):
+        spark = spark()
+    frames = []
+    for i, (item, source) in enumerate(zip(inputs, lines.sources, strict=True)):
+        if item.startswith(SPARK_PREFIX):
+            frames.append(_table(spark, item))
+            lines.sources[i] = replace(source, name=item)
+        else:
+            frames.append(read_source(spark, source))
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionByName(frame, allowMissingColumns=True)
+    union.createOrReplaceTempView(lines.relation)
+    return lines, spark
+
+
+def _table(spark: Any, spec: str) -> Any:
+    """Return a table of the session (spark:TABLE) with every column as text."""
+    from pyspark.sql import functions as F
+
+    name = spec[len(SPARK_PREFIX) :]
+    if not name:
+        raise InputError(f"{spec}: name a table after 'spark:'")
+    if not spark.catalog.tableExists(name):
+        raise InputError(f"{spec}: no such table in the Spark session")
+    frame = spark.table(name)
+    return frame.select([F.col(f"`{c}`").cast("string").alias(c) for c in frame.columns])
+
+
+def _typed(frame: Any) -> Any:
+    """Return the customers with the DuckDB engine's types (int64 counts, double measures)."""
+    from pyspark.sql import functions as F
+
+    integers = set(INTEGER_COLUMNS)
+    columns = []
+    for name, kind in frame.dtypes:
+        if name in ("customer_id", "rfm_segment"):
+            columns.append(F.col(name).cast("string"))
+        elif name in integers:
+            columns.append(F.col(name).cast("bigint"))
+        elif kind != "string":
+            columns.append(F.col(name).cast("double"))
+        else:
+            columns.append(F.col(name))
+    return frame.select(columns)
+
+
+def _fit(
+    spark: Any, engine: SparkConnection, customers: Any, n: int, config: Settings, progress: Any
+) -> tuple[SegmentModel, pd.DataFrame]:
+    """Return the model (k chosen on the sample, centres refined on everyone) and the sample."""
+    features = clustering_features(config.feature_set, customers.columns)
+    transforms = [transform_of(f, config.transform) for f in features]
+    mean, scale = spark_model.scaling(spark, "customers", features, transforms)
+    scaled = spark_model.scaled_columns(features, transforms, mean, scale)
+    bounds = spark.sql(
+        f"SELECT {', '.join(f'min({c}), max({c})' for c in scaled)} FROM customers"
+    ).collect()[0]
+    ranges = np.array(bounds, dtype=np.float64).reshape(len(scaled), 2)
+    sample = _sample(engine, n, config)
+    model = SegmentModel(
+        features,
+        transform=config.transform,
+        k=config.k,
+        k_min=config.k_min,
+        k_max=config.k_max,
+        select=config.select,
+        min_segment_share=config.min_segment_share,
+        silhouette_sample_size=config.silhouette_sample_size,
+        n_init=config.n_init,
+        seed=config.seed,
+        sample_size=config.sample_size,
+    )
+    model.fit(sample, progress, scaling=Scaling(mean, scale, ranges))
+    if progress and len(sample) < n:
+        progress(f"refining k = {model.k_} on all {n:,} customers (Spark)")
+    centers = model.centers_
+    if len(sample) < n:  # else the sample's fit already is K-means over every customer
+        centers, _ = spark_model.lloyd(spark, "customers", scaled, centers)
+    revenue = spark_model.revenue_by_segment(spark, "customers", scaled, centers)
+    centers = centers[revenue_order(revenue)]
+    final = spark_model.scores(spark, "customers", scaled, centers, config.min_segment_share)
+    model.centers_ = centers
+    model.labels_ = model.predict(sample)  # the sample's segments, as Spark assigns them
+    model.scores_ = model.with_final_score(final, model.labels_, model.scaled(sample))
+    model.sampled_ = len(sample) < n
+    return model, sample
+
+
+def _sample(engine: SparkConnection, n: int, config: Settings) -> pd.DataFrame:
+    """Return the seeded sample of customers k is chosen on (`model.sampling`): everyone
+    when there are at most sample_size."""
+    query = "SELECT * FROM customers"
+    if n > config.sample_size:
+        query += f" ORDER BY {sample_order(config.seed)} LIMIT {int(config.sample_size)}"
+    frame = engine.execute(query).df()
+    return tidy_types(frame.sort_values("customer_id", kind="stable"))
+
+
+def _segmented(customers: Any, model: SegmentModel) -> Any:
+    """Return every customer with segment_id and segment_name (first columns after the id)."""
+    from pyspark.sql import functions as F
+
+    scaled = spark_model.scaled_columns(model.features, model.transforms_, model.mean_,
+                                        model.scale_)  # fmt: skip
+    label = spark_model.label_sql(scaled, model.centers_)
+    frame = customers.withColumn("segment_id", F.expr(label).cast("bigint"))
+    names = F.array(*[F.lit(name) for name in model.names_])
+    frame = frame.withColumn(
+        "segment_name", F.element_at(names, (F.col("segment_id") + 1).cast("int"))
+    )
+    rest = [c for c in customers.columns if c != "customer_id"]
+    frame = frame.select("customer_id", "segment_id", "segment_name", *rest).cache()
+    frame.createOrReplaceTempView("segmented")
+    return frame
+
+
+def _profile(
+    engine: SparkConnection, segmented: Any, model: SegmentModel, has_category: bool
+) -> tuple[Any, list[dict], figures.Group]:
+    """Name the segments from Spark's aggregates; return the customers with their segment's
+    name, the summary entries and everyone's Group."""
+    from pyspark.sql import functions as F
+
+    k = model.k_
+    base, moments = aggregates.moments(engine, "segmented", k, segmented.columns)
+    traits = traits_from_moments(base, moments)
+    model.names_ = name_segments(traits)
+    names = F.array(*[F.lit(name) for name in model.names_])
+    renamed = segmented.withColumn(
+        "segment_name", F.element_at(names, (F.col("segment_id") + 1).cast("int"))
+    )
+    renamed.createOrReplaceTempView("segmented")
+    everyone, groups = aggregates.groups(engine, "segmented", k)
+    categories = segment_top_categories(engine, "segmented") if has_category else {}
+    segments = describe_segments(model.names_, traits, groups, everyone, categories)
+    return renamed, segments, everyone
+
+
+def _lifetime_value(
+    engine: SparkConnection, segmented: Any, sample: ModelInputs, k: int, config: Settings
+) -> tuple[Any, LifetimeValue, list[dict]]:
+    """Return the customers with their CLV columns, the run's LifetimeValue and each segment's
+    CLV figures. The models are fitted on the sample; every customer is scored by Spark's
+    executors with the same functions as the DuckDB engine."""
+    nothing: list[dict] = [{} for _ in range(k)]
+    repeat = engine.execute(
+        "SELECT count(CASE WHEN frequency > 1 THEN 1 END) FROM customers"
+    ).fetchone()[0]
+    reason = why_not(int(repeat), config.clv)
+    models = fit_models(sample) if reason is None else reason
+    if isinstance(models, str):
+        return segmented.drop(REPEAT_VALUE), absent(models), nothing
+    horizon, rate = config.clv_horizon_days, config.discount_rate
+    names = column_names(horizon)
+
+    def score(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for frame in frames:
+            inputs = ModelInputs.of(frame, frame[REPEAT_VALUE].to_numpy())
+            values = customer_values(models, inputs, horizon, rate)
+            yield pd.concat([frame.reset_index(drop=True), values], axis=1)
+
+    from pyspark.sql.types import DoubleType, StructField, StructType
+
+    schema = StructType(
+        list(segmented.schema.fields) + [StructField(c, DoubleType()) for c in names.values()]
+    )
+    scored = segmented.mapInPandas(score, schema).drop(REPEAT_VALUE).cache()
+    scored.createOrReplaceTempView("segmented")
+    finite = [f"{names[c]} BETWEEN -1e300 AND 1e300" for c in ("p_alive", "expected_orders")]
+    bad, blank = engine.execute(
+        f"SELECT count(CASE WHEN NOT ({' AND '.join(finite)}) OR {names['p_alive']} IS NULL "
+        f"OR {names['expected_orders']} IS NULL THEN 1 END), "
+        f"count(CASE WHEN NOT ({names['expected_aov']} BETWEEN -1e300 AND 1e300) "
+        f"OR {names['expected_aov']} IS NULL THEN 1 END) FROM segmented"
+    ).fetchone()
+    if bad:
+        scored.unpersist()
+        return segmented.drop(REPEAT_VALUE), absent(DEGENERATE), nothing
+    totals, per_segment = aggregates.clv_figures(
+        engine, "segmented", k, names["p_alive"], names["clv"], LIKELY_LOST_BELOW
+    )
+    summary, warnings = describe_fit(models, int(repeat), horizon, rate, totals, bool(blank))
+    summary["fitted_on_customers"] = len(sample.x)
+    return scored, LifetimeValue(pd.DataFrame(), summary, warnings), per_segment
+
+
+def _summary(
+    engine: SparkConnection,
+    config: Settings,
+    lines: Any,
+    cleaned: Any,
+    model: SegmentModel,
+    segments: list[dict],
+    everyone: figures.Group,
+    rules: Rules,
+    lifetime: Any,
+    timings: dict[str, float],
+    inputs: list[str],
+    sample_size: int,
+) -> dict:
+    n = everyone.customers
+    inputs_summary = input_summary(lines, cleaned, n, everyone.orders)
+    inputs_summary["files"] = inputs
+    for entry in segments:
+        entry["orders_per_year"] = figures.orders_per_year(
+            entry["frequency_mean"], inputs_summary["period_days"]
+        )
+    selection = selection_summary(model, config)
+    selection["sample_size"] = sample_size
+    selection["sampled"] = sample_size < n
+    warnings = list(model.warnings_) + lifetime.warnings
+    if sample_size < n:
+        warnings.append(
+            f"k was chosen, and the report's charts and the CRM rules drawn, on a seeded sample "
+            f"of {sample_size:,} of the {n:,} customers; every customer's segment and the "
+            "figures of summary.json are computed over all of them"
+        )
+    summary = run_summary(
+        config,
+        inputs_summary,
+        totals=figures.totals_of(everyone),
+        features=model.features,
+        selection=selection,
+        segments=segments,
+        rfm_segments=figures.rfm_segments_of(
+            aggregates.rfm_groups(engine, "segmented"), n, everyone.revenue
+        ),
+        revenue_concentration=figures.concentration_of(
+            n, lambda m: aggregates.top_revenue(engine, "segmented", m), everyone.revenue
+        ),
+        clv=lifetime.summary,
+        rules=rules,
+        previous=None,
+        warnings=warnings,
+        timings=timings,
+    )
+    summary["engine"] = {
+        "name": "spark",
+        "spark_version": engine.spark.version,
+        "master": engine.spark.sparkContext.master,
+        "sample_customers": sample_size,
+        # Spark writes the per-customer table as folders of part files
+        "customers_table": {"parquet": "segments.parquet/", "csv": "segments.csv/"},
+    }
+    return summary
