@@ -71,3 +71,20 @@ def test_the_other_rewrites():
     assert to_spark("CREATE OR REPLACE TEMP TABLE x AS SELECT 1 AS a") == (
         "CREATE OR REPLACE TEMPORARY VIEW x AS SELECT 1 AS a"
     )
+
+
+def test_two_digit_years_pivot_in_the_source_sql():
+    """DuckDB reads %y as 1969-2068, Spark's yy as 2000-2099: the source SQL says which."""
+    from segmint.io.formats import _parse_one
+
+    expression = _parse_one("d", "%m/%d/%y")
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"SELECT d, {expression} FROM (VALUES ('2/20/69'), ('2/20/68'), ('12/6/10')) t(d) "
+            "ORDER BY d"
+        ).fetchall()
+    assert [(d, ts.year) for d, ts in rows] == [("12/6/10", 2010), ("2/20/68", 2068),
+                                                ("2/20/69", 1969)]  # fmt: skip
+    spark = to_spark(f"SELECT {expression} AS ts FROM t")
+    assert "YEAR(TRY_TO_TIMESTAMP(d, 'M/d/yy')) >= 2069" in spark
+    assert "INTERVAL '100' YEAR" in spark

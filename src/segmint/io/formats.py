@@ -24,6 +24,8 @@ PLAUSIBLE_TO = "2100-12-31"
 _TIMES = (" %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", "")
 # Two-digit years first: "%y" never reads a four-digit year, "%Y" would read "11" as 0011.
 _YEARS = ("%y", "%Y")
+# The first year a two-digit year reads as: 69 → 1969, 68 → 2068.
+Y2_PIVOT = 1969
 
 
 def _family(*patterns: str) -> tuple[str, ...]:
@@ -65,7 +67,15 @@ def _parse_one(value: str, fmt: str) -> str:
             f"(TIMESTAMP '1899-12-30' + to_microseconds("
             f"CAST(round(TRY_CAST({value} AS DOUBLE) * 86400000000) AS BIGINT)))"
         )
-    return f"try_strptime({value}, '{fmt}')"
+    parsed = f"try_strptime({value}, '{fmt}')"
+    if "%y" in fmt:
+        # Two-digit years are 1969-2068 (DuckDB's and POSIX's pivot). Said here rather than
+        # left to the engine: Spark's `yy` reads 2000-2099, so "85" would be 2085 there.
+        return (
+            f"CASE WHEN year({parsed}) >= {Y2_PIVOT + 100} "
+            f"THEN {parsed} - INTERVAL 100 YEAR ELSE {parsed} END"
+        )
+    return parsed
 
 
 def _plausible(expr: str) -> str:
