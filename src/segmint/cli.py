@@ -204,15 +204,11 @@ def demo(out: Path, quiet: bool) -> None:
 
 
 def _run_and_write(inputs: list[str], out: Path, quiet: bool, settings: dict) -> None:
-    from segmint.pipeline import segment
-    from segmint.preload import preload
     from segmint.progress import reporter
+    from segmint.runs import run_to_folder
 
-    preload()  # scikit-learn and matplotlib load while DuckDB reads the data
     with reporter(quiet) as progress:
-        result = segment(inputs, progress=progress, **settings)
-        progress("Writing outputs and the report")
-        result.write(out)
+        result = run_to_folder(inputs, out, progress=progress, **settings)
     if not quiet:
         totals, chosen = result.summary["totals"], result.summary["selection"]["chosen_k"]
         click.echo(
@@ -239,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    from segmint.runs import error_line
+
+    print(error_line(message), file=sys.stderr)
     return 2
 
 
