@@ -111,7 +111,7 @@ def _upload_names(run: Run) -> list[dict]:
 @router.get("/", response_class=HTMLResponse)
 def upload_page(request: Request) -> HTMLResponse:
     return render(request, "upload.html.j2", error=None,
-                  max_mb=request.app.state.max_bytes / 1024 / 1024)  # fmt: skip
+                  max_mb=round(request.app.state.max_bytes / 1024 / 1024, 2))  # fmt: skip
 
 
 @router.post("/upload")
@@ -120,12 +120,12 @@ async def upload(request: Request) -> Response:
         run, form = await service.receive_upload(request)
     except UploadError as exc:
         return render(request, "upload.html.j2", status_code=exc.status, error=exc.message,
-                      max_mb=request.app.state.max_bytes / 1024 / 1024)  # fmt: skip
+                      max_mb=round(request.app.state.max_bytes / 1024 / 1024, 2))  # fmt: skip
     if not check_csrf(request, form.first("csrf")):
         service.discard(run)
         return render(request, "upload.html.j2", status_code=403,
                       error="The form expired: reload the page and upload again.",
-                      max_mb=request.app.state.max_bytes / 1024 / 1024)  # fmt: skip
+                      max_mb=round(request.app.state.max_bytes / 1024 / 1024, 2))  # fmt: skip
     return _redirect(f"/runs/{run.id}/mapping")
 
 

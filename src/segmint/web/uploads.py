@@ -179,7 +179,7 @@ async def receive_form(
 
 
 def too_large(max_bytes: int) -> str:
-    return f"the upload is larger than the limit of {max_bytes / 1024 / 1024:g} MB"
+    return f"the upload is larger than the limit of {round(max_bytes / 1024 / 1024, 2):g} MB"
 
 
 def _remove_uploads(folder: Path) -> None:
