@@ -142,7 +142,9 @@ def _secured(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("content-security-policy", PAGE_CSP)
     headers["x-content-type-options"] = "nosniff"
-    headers["referrer-policy"] = "no-referrer"
+    # same-origin, not no-referrer: with no-referrer chromium sends `Origin: null` on our own
+    # form posts, which the cross-site check must refuse
+    headers["referrer-policy"] = "same-origin"
     headers.setdefault("x-frame-options", "DENY")
     headers.setdefault("cache-control", "no-store")
     return response
