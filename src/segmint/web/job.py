@@ -7,6 +7,7 @@ memory goes back to the system when it exits.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -16,8 +17,12 @@ import segmint.pipeline  # noqa: F401 - preloaded in the fork server
 import segmint.report.writer  # noqa: F401
 from segmint.errors import SegmintError
 from segmint.pipeline import STAGES
+from segmint.preload import MODULES
 from segmint.runs import WRITING, error_line, run_to_folder
 from segmint.web.store import Run, now
+
+for _module in (*MODULES, "segmint.report.png", "segmint.report.html"):
+    importlib.import_module(_module)  # once, in the fork server: every run inherits them
 
 STAGE_ORDER = [*STAGES.values(), WRITING]
 
