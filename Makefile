@@ -14,7 +14,7 @@ install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 
 install-dev: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,web]'
 
 demo: install
 	$(BIN)/segmint demo --out $(OUT)
@@ -47,7 +47,7 @@ java:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null 2>&1 || \
 	  { $$SUDO apt-get update -qq >/dev/null 2>&1 && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null 2>&1; } || \
 	  echo "warning: could not install a Java runtime"; }
-	@if command -v java >/dev/null 2>&1; then $(BIN)/python -m pip install --quiet -e '.[dev,spark]'; fi
+	@if command -v java >/dev/null 2>&1; then $(BIN)/python -m pip install --quiet -e '.[dev,web,spark]'; fi
 
 test: lint chromium java
 	@skip=""; \

@@ -238,16 +238,67 @@ def demo(out: Path, quiet: bool) -> None:
     _run_and_write([str(demo_path())], out, quiet, {})
 
 
-def _run_and_write(inputs: list[str], out: Path, quiet: bool, settings: dict) -> None:
-    from segmint.pipeline import segment
-    from segmint.preload import preload
-    from segmint.progress import reporter
+@app.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 for every interface (use --token then).")  # fmt: skip
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path("segmint-data"),
+    show_default=True,
+    help="Where uploads and runs are kept (one folder per run).",
+)
+@click.option("--max-upload-mb", type=float, default=500, show_default=True)
+@click.option(
+    "--token",
+    envvar="SEGMINT_TOKEN",
+    help="Require this access token (bearer header or login form); also $SEGMINT_TOKEN.",
+)
+@click.option("--workers", type=int, help="Runs at the same time (default: one per core).")
+def serve(
+    host: str, port: int, data_dir: Path, max_upload_mb: float, token: str | None,
+    workers: int | None,
+) -> None:  # fmt: skip
+    """Start the web app: upload, check the columns, run, read the report, download."""
+    try:
+        import uvicorn
 
-    preload()  # scikit-learn and matplotlib load while DuckDB reads the data
+        from segmint.web import create_app
+        from segmint.web.app import LOOPBACK_HOSTS
+    except ImportError:
+        raise UsageError("segmint serve needs the web extra: pip install 'segmint[web]'") from None
+    if max_upload_mb <= 0:
+        raise UsageError(f"--max-upload-mb {max_upload_mb:g}: must be above 0")
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers {workers}: must be at least 1")
+    if not 0 < port < 65536:
+        raise UsageError(f"--port {port}: choose a port from 1 to 65535")
+    if token is not None and len(token) < 8:
+        raise UsageError("--token: use at least 8 characters")
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    application = create_app(
+        data_dir, max_upload_mb, token, workers, allowed_hosts=LOOPBACK_HOSTS if loopback else None
+    )
+    if not loopback and token is None:
+        click.echo(
+            f"warning: listening on {host} without --token: anyone who can reach this port "
+            "can upload and read runs",
+            err=True,
+        )
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"Segmint on http://{shown}:{port}/ (data in {data_dir}/); Ctrl+C stops it", err=True
+    )
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+def _run_and_write(inputs: list[str], out: Path, quiet: bool, settings: dict) -> None:
+    from segmint.progress import reporter
+    from segmint.runs import run_to_folder
+
     with reporter(quiet) as progress:
-        result = segment(inputs, progress=progress, **settings)
-        progress("Writing outputs and the report")
-        result.write(out)
+        result = run_to_folder(inputs, out, progress=progress, **settings)
     if not quiet:
         totals, chosen = result.summary["totals"], result.summary["selection"]["chosen_k"]
         click.echo(
@@ -303,7 +354,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    from segmint.runs import error_line
+
+    print(error_line(message), file=sys.stderr)
     return 2
 
 

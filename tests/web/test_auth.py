@@ -1,0 +1,105 @@
+"""--token: every page and API call needs the bearer token or the login form's session;
+form posts need the CSRF token; cross-site posts are refused; security headers are set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from segmint.web import create_app
+
+TOKEN = "correct-horse-battery"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def guarded(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(tmp_path, token=TOKEN, workers=1)) as client:
+        yield client
+
+
+@pytest.mark.parametrize("url", ["/api/runs", "/openapi.json", "/api/runs/AAAAAAAAAAAAAAAAAAAAAA"])
+def test_api_needs_the_token(guarded: TestClient, url: str) -> None:
+    assert guarded.get(url).status_code == 401
+    assert guarded.get(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert guarded.get(url, headers={"Authorization": TOKEN}).status_code == 401
+    assert guarded.get(url, headers=BEARER).status_code in (200, 404)
+
+
+def test_upload_needs_the_token(guarded: TestClient, tmp_path: Path) -> None:
+    files = {"transactions": ("t.csv", b"customer,date,amount\na,2024-01-01,1\n")}
+    assert guarded.post("/api/runs", files=files).status_code == 401
+    assert list((tmp_path / "runs").iterdir()) == []
+    assert guarded.post("/api/runs", files=files, headers=BEARER).status_code == 201
+
+
+@pytest.mark.parametrize("url", ["/", "/runs", "/docs", "/compare"])
+def test_pages_send_to_the_login_form(guarded: TestClient, url: str) -> None:
+    answer = guarded.get(url, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/login?next=")
+    assert guarded.get(url, headers=BEARER).status_code == 200
+
+
+def test_login_form_sets_a_session(guarded: TestClient) -> None:
+    page = guarded.get("/login")
+    assert page.status_code == 200 and 'type="password"' in page.text
+    csrf = guarded.cookies["segmint_csrf"]
+    wrong = guarded.post("/login", data={"token": "nope", "csrf": csrf, "next": "/runs"})
+    assert wrong.status_code == 401 and "Wrong token" in wrong.text
+    assert "segmint_session" not in guarded.cookies
+    no_csrf = guarded.post("/login", data={"token": TOKEN, "next": "/runs"})
+    assert no_csrf.status_code == 403
+    answer = guarded.post(
+        "/login", data={"token": TOKEN, "csrf": csrf, "next": "/runs"}, follow_redirects=False
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/runs"
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert guarded.get("/runs").status_code == 200
+    assert guarded.get("/api/runs").status_code == 200
+    guarded.post("/logout", data={"csrf": csrf})
+    assert guarded.get("/api/runs").status_code == 401
+
+
+def test_login_never_redirects_off_site(guarded: TestClient) -> None:
+    csrf = (guarded.get("/login"), guarded.cookies["segmint_csrf"])[1]
+    answer = guarded.post("/login", data={"token": TOKEN, "csrf": csrf,
+                          "next": "//evil.example/"}, follow_redirects=False)  # fmt: skip
+    assert answer.headers["location"] == "/"
+
+
+def test_forms_need_the_csrf_token(client: TestClient, data_dir: Path) -> None:
+    before = set((data_dir / "runs").iterdir())
+    files = {"transactions": ("t.csv", b"customer,date,amount\na,2024-01-01,1\n")}
+    assert client.post("/upload", files=files).status_code == 403
+    assert client.post("/upload", files=files, data={"csrf": "x" * 43}).status_code == 403
+    assert set((data_dir / "runs").iterdir()) == before
+
+
+def test_cross_site_posts_are_refused(client: TestClient) -> None:
+    files = {"transactions": ("t.csv", b"customer,date,amount\na,2024-01-01,1\n")}
+    for origin in ("http://evil.example", "null", "http://testserver:9999"):
+        answer = client.post("/api/runs", files=files, headers={"Origin": origin})
+        assert answer.status_code == 403, origin
+    answer = client.post("/api/runs", files=files, headers={"Sec-Fetch-Site": "cross-site"})
+    assert answer.status_code == 403
+
+
+def test_security_headers(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert "https://" not in page.text  # no CDN
+
+
+def test_loopback_server_refuses_other_host_names(tmp_path: Path) -> None:
+    """DNS rebinding: a page of evil.example resolving to 127.0.0.1 sends Host: evil.example."""
+    app = create_app(tmp_path, workers=1, allowed_hosts=["127.0.0.1", "localhost"])
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/").status_code == 200
+        assert client.get("/", headers={"host": "evil.example"}).status_code == 400
