@@ -16,6 +16,7 @@ from segmint.io.inputs import open_lines
 from segmint.settings import Settings
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 DATASETS = ["online_retail_sample.csv", "cdnow_sample.csv", "zeotap/Transactions.csv"]
 
 
@@ -88,3 +89,23 @@ def test_two_digit_years_pivot_in_the_source_sql():
     spark = to_spark(f"SELECT {expression} AS ts FROM t")
     assert "YEAR(TRY_TO_TIMESTAMP(d, 'M/d/yy')) >= 2069" in spark
     assert "INTERVAL '100' YEAR" in spark
+
+
+def test_the_transpiled_feature_sql_matches_its_snapshot(tmp_path):
+    """The Spark SQL of every statement on the Online Retail sample, as reviewed. A change to
+    the source SQL or to sqlglot shows here; regenerate with SEGMINT_UPDATE_SNAPSHOTS=1 and
+    read the diff."""
+    import os
+
+    with duckdb.connect() as con:
+        config = Settings.create()
+        lines = open_lines(con, [DATA / "online_retail_sample.csv"], config, tmp_path)
+        recorder = Recorder(con)
+        cleaned = clean(recorder, lines, config)
+        customer_features(recorder, cleaned.as_of, lines.has("quantity"), lines.has("category"))
+    text = "\n\n".join(f"{to_spark(s)};" for s in recorder.statements) + "\n"
+    snapshot = SNAPSHOTS / "spark_sql_online_retail.sql"
+    if os.environ.get("SEGMINT_UPDATE_SNAPSHOTS"):
+        snapshot.parent.mkdir(exist_ok=True)
+        snapshot.write_text(text, encoding="utf-8")
+    assert text == snapshot.read_text(encoding="utf-8")

@@ -186,3 +186,17 @@ def test_cli_bad_input_and_settings_with_spark(tmp_path, capsys):
                  "--previous", str(tmp_path)]) == 2  # fmt: skip
     assert "not supported by the Spark engine" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_parquet_input_equals_the_duckdb_engine(spark, tmp_path):
+    parquet = tmp_path / "lines.parquet"
+    with duckdb.connect() as con:  # typed columns, as an export would have them
+        con.execute(f"COPY (SELECT * FROM read_csv('{DATA / 'cdnow_sample.csv'}')) TO '{parquet}'")
+    run = segment_on_spark(spark, parquet, k=4, n_init=2, clv=False)
+    duck = segment(parquet, k=4, n_init=2, clv=False)
+    table = run.customers.toPandas().sort_values("customer_id").reset_index(drop=True)
+    expected = duck.customers.sort_values("customer_id").reset_index(drop=True)
+    assert table["customer_id"].tolist() == expected["customer_id"].tolist()
+    assert (table["monetary"].round(2) == expected["monetary"].round(2)).all()
+    assert adjusted_rand_score(expected["segment_id"], table["segment_id"]) >= 0.99
+    assert run.model.names_ == duck.model.names_
