@@ -399,7 +399,7 @@ def _technical(summary: dict, model_json: dict) -> Section:
             f"Stability: the mean adjusted Rand index between K-means fits on {RESAMPLES} "
             f"bootstrap samples of at most {fmt.whole(STABILITY_SAMPLE)} customers (1: the same "
             f"segments every time; below {STABLE}, a warning). "
-            "Every customer belongs to its nearest centre."
+            f"Every customer belongs to its nearest centre.{_engine(summary)}"
         ),
         Table(("feature", "transform", "mean", "scale"), features, "llrr"),
         Table(
@@ -483,8 +483,20 @@ def _sampling(sel: dict, seed: int) -> str:
     if not sel.get("sampled"):
         return ", fitted on every customer"
     return (
-        f", its starts run on a random sample of {fmt.whole(sel['sample_size'])} customers "
-        f"(seed {seed}) and the best refined on every customer"
+        f", fitted and scored on a seeded sample of {fmt.whole(sel['sample_size'])} customers "
+        f"(seed {seed}); the chosen k's centres are then refined on every customer, and its "
+        "row of the table scores those final segments over every customer"
+    )
+
+
+def _engine(summary: dict) -> str:
+    engine = summary.get("engine")
+    if not engine:
+        return ""
+    return (
+        f" Computed on Apache Spark {engine['spark_version']} (master {engine['master']}): "
+        "the per-customer tables are folders of part files written by Spark, and the charts "
+        f"are drawn from the seeded sample of {fmt.whole(engine['sample_customers'])} customers."
     )
 
 
