@@ -18,6 +18,7 @@ from sklearn.metrics import adjusted_rand_score
 from segmint import segment
 from segmint.cli import main
 from segmint.engines.spark_run import segment_on_spark
+from segmint.errors import UsageError
 
 pytestmark = pytest.mark.spark
 
@@ -200,3 +201,22 @@ def test_parquet_input_equals_the_duckdb_engine(spark, tmp_path):
     assert (table["monetary"].round(2) == expected["monetary"].round(2)).all()
     assert adjusted_rand_score(expected["segment_id"], table["segment_id"]) >= 0.99
     assert run.model.names_ == duck.model.names_
+
+
+def test_encodings_spark_reads_and_those_it_refuses(spark, tmp_path):
+    lines = (DATA / "online_retail_sample.csv").read_text("utf-8").splitlines()[:2000]
+    text = (
+        "\n".join(lines[:1] + [x.replace(",United Kingdom", ",Großbritannien") for x in lines[1:]])
+        + "\n"
+    )
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    run = segment_on_spark(spark, bom, k=3, n_init=2, clv=False)
+    duck = segment(bom, k=3, n_init=2, clv=False)
+    assert run.summary["input"]["rows_used"] == duck.summary["input"]["rows_used"]
+    assert run.customers.count() == len(duck.customers)
+    for encoding in ("cp1252", "utf-16"):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(text.encode(encoding))
+        with pytest.raises(UsageError, match=f"this file is {encoding.upper()}"):
+            segment_on_spark(spark, path, k=3)

@@ -115,18 +115,37 @@ class SparkConnection:
         return SparkResult(frame)
 
 
+# Encodings of delimited files (io.text.detect_encoding) that Spark's CSV reader takes as they
+# are (Spark 4 has no windows-1252; UTF-16 needs options DuckDB's copy does not).
+SPARK_CHARSETS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8"}
+
+
 def read_source(spark: Any, source: Any) -> Any:
     """Return a source's rows as a Spark DataFrame whose columns are all text."""
     from pyspark.sql import functions as F
 
     if source.kind == "parquet":
         frame = spark.read.parquet(source.name)
-        return frame.select([F.col(c).cast("string").alias(c) for c in frame.columns])
-    if source.kind != "csv" or source.name.endswith(".gz"):
-        raise UsageError(f"{source.name}: the Spark engine reads plain CSV and Parquet files")
+        return frame.select([F.col(f"`{c}`").cast("string").alias(c) for c in frame.columns])
+    if source.kind != "csv":
+        raise UsageError(
+            f"{source.name}: the Spark engine reads CSV/TSV (optionally .gz), Parquet and "
+            "spark:TABLE inputs; save this one as CSV or Parquet"
+        )
+    charset = SPARK_CHARSETS.get(source.encoding)
+    if charset is None or source.whitespace_aligned:
+        kind = "whitespace-aligned" if source.whitespace_aligned else source.encoding.upper()
+        raise UsageError(
+            f"{source.name}: the Spark engine reads delimited text in UTF-8, and this file is "
+            f"{kind}: save it as a UTF-8 CSV"
+        )
     reader = spark.read.option("header", True).option("inferSchema", False)
-    reader = reader.option("sep", source.delimiter or ",").option("encoding", "UTF-8")
+    reader = reader.option("sep", source.delimiter or ",").option("encoding", charset)
     frame = reader.csv(source.name)
-    if tuple(frame.columns) != source.columns:
-        raise UsageError(f"{source.name}: Spark reads other columns than DuckDB; not supported yet")
-    return frame
+    columns = [c.lstrip("\ufeff") for c in frame.columns]  # a UTF-8 byte-order mark
+    if tuple(columns) != source.columns:
+        raise UsageError(
+            f"{source.name}: Spark reads other columns than DuckDB ({', '.join(columns[:5])}); "
+            "save it as a plain UTF-8 CSV"
+        )
+    return frame.toDF(*columns)

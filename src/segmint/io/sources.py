@@ -31,6 +31,9 @@ class Source:
     columns: tuple[str, ...]
     kind: str  # csv, parquet, xlsx, duckdb, frame
     delimiter: str | None = None
+    encoding: str = "utf-8"
+    """Of a delimited file: utf-8, utf-8-sig, cp1252 or utf-16 (DuckDB reads a UTF-8 copy)."""
+    whitespace_aligned: bool = False
 
 
 def quote(identifier: str) -> str:
@@ -110,7 +113,7 @@ def _open_delimited(
     reader += ")"
     columns = _text_view(con, view, reader, name)
     delimiter = "\t" if whitespace else _sniffed_delimiter(con, readable)
-    return Source(name, view, columns, "csv", delimiter)
+    return Source(name, view, columns, "csv", delimiter, encoding, whitespace)
 
 
 def _sniffed_delimiter(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
