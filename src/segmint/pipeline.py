@@ -286,8 +286,13 @@ def input_errors(inputs: list[Any]) -> Iterator[None]:
 def _fit(
     customers: pd.DataFrame, config: Settings, progress: Progress | None = None
 ) -> SegmentModel:
-    features = clustering_features(config.feature_set, customers.columns)
-    model = SegmentModel(
+    return new_model(config, customers.columns).fit(customers, progress)
+
+
+def new_model(config: Settings, columns: Sequence[str]) -> SegmentModel:
+    """Return the unfitted SegmentModel a run's settings ask for, on the features columns give."""
+    features = clustering_features(config.feature_set, columns)
+    return SegmentModel(
         features,
         transform=config.transform,
         k=config.k,
@@ -300,7 +305,6 @@ def _fit(
         seed=config.seed,
         sample_size=config.sample_size,
     )
-    return model.fit(customers, progress)
 
 
 def _profile(

@@ -56,10 +56,17 @@ from segmint.features.build import (
 )
 from segmint.features.clean import clean
 from segmint.io.inputs import open_lines
-from segmint.model.feature_sets import clustering_features, transform_of
+from segmint.model.feature_sets import transform_of
 from segmint.model.sampling import sample_order
 from segmint.model.segment_model import Scaling, SegmentModel, revenue_order
-from segmint.pipeline import STAGES, input_errors, input_summary, run_summary, selection_summary
+from segmint.pipeline import (
+    STAGES,
+    input_errors,
+    input_summary,
+    new_model,
+    run_summary,
+    selection_summary,
+)
 from segmint.profile import aggregates
 from segmint.profile import summary as figures
 from segmint.profile.naming import name_segments
@@ -272,7 +279,8 @@ def _fit(
     spark: Any, engine: SparkConnection, customers: Any, n: int, config: Settings, progress: Any
 ) -> tuple[SegmentModel, pd.DataFrame]:
     """Return the model (k chosen on the sample, centres refined on everyone) and the sample."""
-    features = clustering_features(config.feature_set, customers.columns)
+    model = new_model(config, customers.columns)
+    features = model.features
     transforms = [transform_of(f, config.transform) for f in features]
     mean, scale = spark_model.scaling(spark, "customers", features, transforms)
     scaled = spark_model.scaled_columns(features, transforms, mean, scale)
@@ -281,19 +289,6 @@ def _fit(
     ).collect()[0]
     ranges = np.array(bounds, dtype=np.float64).reshape(len(scaled), 2)
     sample = _sample(engine, n, config)
-    model = SegmentModel(
-        features,
-        transform=config.transform,
-        k=config.k,
-        k_min=config.k_min,
-        k_max=config.k_max,
-        select=config.select,
-        min_segment_share=config.min_segment_share,
-        silhouette_sample_size=config.silhouette_sample_size,
-        n_init=config.n_init,
-        seed=config.seed,
-        sample_size=config.sample_size,
-    )
     model.fit(sample, progress, scaling=Scaling(mean, scale, ranges))
     if progress and len(sample) < n:
         progress(f"refining k = {model.k_} on all {n:,} customers (Spark)")
