@@ -114,6 +114,12 @@ def test_sampled_run_chooses_k_on_the_md5_sample_and_measures_everyone(spark):
     chosen = [next(s for s in r.summary["selection"]["scores"] if s["k"] == r.model.k_)
               for r in (run, duck)]  # fmt: skip
     assert chosen[0]["davies_bouldin"] == pytest.approx(chosen[1]["davies_bouldin"], rel=1e-3)
+    # Every other k: the same sample fit, scored over every customer (Spark SQL vs numpy).
+    for a, b in zip(run.summary["selection"]["scores"], duck.summary["selection"]["scores"],
+                    strict=True):  # fmt: skip
+        if a["k"] != run.model.k_:
+            for key in ("davies_bouldin", "calinski_harabasz", "inertia", "smallest_share"):
+                assert a[key] == pytest.approx(b[key], rel=1e-9), (a["k"], key)
     assert run.summary["selection"]["sampled"] is True
     assert len(run.sample) == 1000 == run.summary["selection"]["sample_size"]
     # The sample, computed independently with DuckDB's md5.

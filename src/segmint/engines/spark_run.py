@@ -59,6 +59,7 @@ from segmint.io.inputs import open_lines
 from segmint.model.feature_sets import transform_of
 from segmint.model.sampling import sample_order
 from segmint.model.segment_model import Scaling, SegmentModel, revenue_order
+from segmint.model.selection import KScore
 from segmint.pipeline import (
     STAGES,
     input_errors,
@@ -289,7 +290,12 @@ def _fit(
     ).collect()[0]
     ranges = np.array(bounds, dtype=np.float64).reshape(len(scaled), 2)
     sample = _sample(engine, n, config)
-    model.fit(sample, progress, scaling=Scaling(mean, scale, ranges))
+
+    def score_everyone(centers: np.ndarray) -> KScore:
+        return spark_model.scores(spark, "customers", scaled, centers, config.min_segment_share)
+
+    model.fit(sample, progress, scaling=Scaling(mean, scale, ranges),
+              score_everyone=score_everyone if len(sample) < n else None)  # fmt: skip
     if progress and len(sample) < n:
         progress(f"refining k = {model.k_} on all {n:,} customers (Spark)")
     centers = model.centers_

@@ -92,17 +92,20 @@ class SegmentModel:
         customers: pd.DataFrame,
         progress: Callable[[str], None] | None = None,
         scaling: Scaling | None = None,
+        score_everyone: Callable[[np.ndarray], KScore] | None = None,
     ) -> SegmentModel:
         """Learn scaling, choose k, fit the centres; segment ids ordered by revenue, largest first.
 
-        With more than `sample_size` customers, k is chosen on a seeded sample
-        (`model.sampling`): every k is fitted (n_init k-means++ starts) and scored on it.
-        The chosen k's centres are then refined on every customer (Lloyd iterations to
-        convergence from the sample's centres), and its scores are those of the final
-        labels over every customer.
+        With more than `sample_size` customers, every k is fitted (n_init k-means++ starts)
+        on a seeded sample (`model.sampling`) and scored over every customer with the
+        nearest-centre labels of its centres (CONTRACT §4; the silhouette on the sample's
+        seeded silhouette rows). The chosen k's centres are then refined on every customer
+        (Lloyd iterations to convergence from the sample's centres), and its row of the
+        scores describes those final segments.
 
-        `scaling` (the Spark engine): `customers` is a sample of the customer base, whose
-        scaling was measured on every customer elsewhere; k is chosen on the sample.
+        The Spark engine passes a sample of its customers as `customers`, with `scaling`
+        (measured on every customer) and `score_everyone` (a k's centres → its scores over
+        every customer, computed where the customers are).
         """
         self.transforms_ = [transform_of(f, self.transform) for f in self.features]
         raw = self._transformed(customers)
@@ -136,7 +139,13 @@ class SegmentModel:
                 centers, labels = _order_by_revenue(centers, nearest_centre(Xs, centers),
                                                     monetary_s)  # fmt: skip
                 fits[k] = centers
-                score = score_labels(Xs, labels, centers, self.min_segment_share)
+                if score_everyone is not None:
+                    score = score_everyone(centers)
+                elif sample is not None:
+                    everyone = nearest_centre(X, centers)
+                    score = score_labels(X, everyone, centers, self.min_segment_share)
+                else:
+                    score = score_labels(Xs, labels, centers, self.min_segment_share)
                 scores.append(replace(score, stability=stability(Xs, k, self.seed)))
                 silhouette_labels.append(labels[silhouette_at])
             # One pass over the silhouette sample's distances serves every k.

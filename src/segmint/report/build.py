@@ -483,9 +483,10 @@ def _sampling(sel: dict, seed: int) -> str:
     if not sel.get("sampled"):
         return ", fitted on every customer"
     return (
-        f", fitted and scored on a seeded sample of {fmt.whole(sel['sample_size'])} customers "
-        f"(seed {seed}); the chosen k's centres are then refined on every customer, and its "
-        "row of the table scores those final segments over every customer"
+        f", fitted on a seeded sample of {fmt.whole(sel['sample_size'])} customers (seed "
+        f"{seed}) and scored over every customer by nearest centre; the chosen k's centres "
+        "are then refined on every customer, and its row of the table scores those final "
+        "segments"
     )
 
 
