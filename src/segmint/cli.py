@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -18,6 +19,23 @@ from segmint.settings import (
 )
 
 
+def reading_options(command: Callable) -> Callable:
+    """Add the options that say how to read the log: --column, --date-format, --keep-duplicates."""
+    for option in reversed(
+        (
+            click.option(
+                "--column", multiple=True, metavar="ROLE=NAME", help="Use column NAME for ROLE."
+            ),  # fmt: skip
+            click.option(
+                "--date-format", help="strftime codes of the date column, e.g. '%d/%m/%Y %H:%M'."
+            ),  # fmt: skip
+            click.option("--keep-duplicates", is_flag=True, help="Keep exact duplicate rows."),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="segmint")
 def app() -> None:
@@ -29,7 +47,7 @@ def app() -> None:
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--customers", help="Customer attributes file, joined on customer_id.")
 @click.option("--products", help="Products file, joined on product_id; gives category.")
-@click.option("--column", multiple=True, metavar="ROLE=NAME", help="Use column NAME for ROLE.")
+@reading_options
 @click.option("--as-of", help="Reference date YYYY-MM-DD; later lines are dropped.")
 @click.option("--feature-set", type=click.Choice(FEATURE_SETS), default="rfm", show_default=True)
 @click.option("--k", type=int, help="Fix the number of segments.")
@@ -46,8 +64,6 @@ def app() -> None:
     show_default=True,
     help="auto: log1p for days, counts and money; none: raw values.",
 )
-@click.option("--date-format", help="strftime codes of the date column, e.g. '%d/%m/%Y %H:%M'.")
-@click.option("--keep-duplicates", is_flag=True, help="Keep exact duplicate rows.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--sample-size",
@@ -148,10 +164,8 @@ def compare(old_dir: Path, new_dir: Path, out: Path, quiet: bool) -> None:
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--model", "model_file", required=True, help="model.json of an earlier run.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
-@click.option("--column", multiple=True, metavar="ROLE=NAME", help="Use column NAME for ROLE.")
+@reading_options
 @click.option("--as-of", help="Reference date YYYY-MM-DD (default: the new data's latest).")
-@click.option("--date-format", help="strftime codes of the date column, e.g. '%d/%m/%Y %H:%M'.")
-@click.option("--keep-duplicates", is_flag=True, help="Keep exact duplicate rows.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def score(
     inputs: tuple[str, ...],
@@ -189,9 +203,7 @@ def score(
 @click.option(
     "--holdout-days", type=int, required=True, help="Days at the end of the log to predict."
 )
-@click.option("--column", multiple=True, metavar="ROLE=NAME", help="Use column NAME for ROLE.")
-@click.option("--date-format", help="strftime codes of the date column, e.g. '%d/%m/%Y %H:%M'.")
-@click.option("--keep-duplicates", is_flag=True, help="Keep exact duplicate rows.")
+@reading_options
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def validate(
     inputs: tuple[str, ...],

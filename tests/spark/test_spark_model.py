@@ -27,7 +27,8 @@ def run(spark):
 
 def test_scaling_equals_the_models(spark, run):
     model = run.model
-    mean, scale = spark_model.scaling(spark, "customer_features", model.features, model.transforms_)
+    measured = spark_model.scaling(spark, "customer_features", model.features, model.transforms_)
+    mean, scale = measured.mean, measured.scale
     np.testing.assert_allclose(mean, model.mean_, rtol=1e-12)
     np.testing.assert_allclose(scale, model.scale_, rtol=1e-12)
 

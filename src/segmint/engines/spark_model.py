@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from segmint.model.segment_model import Scaling
 from segmint.model.selection import KScore
 
 
@@ -34,15 +35,21 @@ def scaled_columns(
     ]
 
 
-def scaling(spark: Any, view: str, features: list[str], transforms: list[str]) -> tuple:
-    """Return the mean and population standard deviation (1 where it is 0) of each feature."""
+def scaling(spark: Any, view: str, features: list[str], transforms: list[str]) -> Scaling:
+    """Return each transformed feature's mean, population standard deviation (1 where it is
+    0) and scaled (min, max), in one pass over the view."""
     parts = []
     for f, t in zip(features, transforms, strict=True):
-        parts += [f"avg({transformed(f, t)})", f"stddev_pop({transformed(f, t)})"]
-    row = spark.sql(f"SELECT {', '.join(parts)} FROM {view}").collect()[0]
-    mean = np.array(row[0::2], dtype=np.float64)
-    scale = np.array(row[1::2], dtype=np.float64)
-    return mean, np.where(scale > 0, scale, 1.0)
+        x = transformed(f, t)
+        parts += [f"avg({x})", f"stddev_pop({x})", f"min({x})", f"max({x})"]
+    row = np.array(
+        spark.sql(f"SELECT {', '.join(parts)} FROM {view}").collect()[0], dtype=np.float64
+    )
+    mean, scale = row[0::4], row[1::4]
+    scale = np.where(scale > 0, scale, 1.0)
+    # (x - mean) / scale is monotonic in x, so the scaled extremes are the raw ones, scaled.
+    low, high = (row[2::4] - mean) / scale, (row[3::4] - mean) / scale
+    return Scaling(mean, scale, np.stack([low, high], axis=1))
 
 
 def label_sql(columns: list[str], centers: np.ndarray) -> str:

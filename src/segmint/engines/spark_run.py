@@ -58,7 +58,7 @@ from segmint.features.clean import clean
 from segmint.io.inputs import open_lines
 from segmint.model.feature_sets import transform_of
 from segmint.model.sampling import sample_order
-from segmint.model.segment_model import Scaling, SegmentModel, revenue_order
+from segmint.model.segment_model import SegmentModel, revenue_order
 from segmint.model.selection import KScore
 from segmint.pipeline import (
     STAGES,
@@ -283,18 +283,14 @@ def _fit(
     model = new_model(config, customers.columns)
     features = model.features
     transforms = [transform_of(f, config.transform) for f in features]
-    mean, scale = spark_model.scaling(spark, "customers", features, transforms)
-    scaled = spark_model.scaled_columns(features, transforms, mean, scale)
-    bounds = spark.sql(
-        f"SELECT {', '.join(f'min({c}), max({c})' for c in scaled)} FROM customers"
-    ).collect()[0]
-    ranges = np.array(bounds, dtype=np.float64).reshape(len(scaled), 2)
+    scaling = spark_model.scaling(spark, "customers", features, transforms)
+    scaled = spark_model.scaled_columns(features, transforms, scaling.mean, scaling.scale)
     sample = _sample(engine, n, config)
 
     def score_everyone(centers: np.ndarray) -> KScore:
         return spark_model.scores(spark, "customers", scaled, centers, config.min_segment_share)
 
-    model.fit(sample, progress, scaling=Scaling(mean, scale, ranges),
+    model.fit(sample, progress, scaling=scaling,
               score_everyone=score_everyone if len(sample) < n else None)  # fmt: skip
     if progress and len(sample) < n:
         progress(f"refining k = {model.k_} on all {n:,} customers (Spark)")
@@ -401,6 +397,7 @@ def _lifetime_value(
     if bad:
         scored.unpersist()
         return segmented.drop(REPEAT_VALUE), absent(DEGENERATE), nothing
+    segmented.unpersist()  # the scored table, now materialised, holds everything it had
     totals, per_segment = aggregates.clv_figures(
         engine, "segmented", k, names["p_alive"], names["clv"], LIKELY_LOST_BELOW
     )

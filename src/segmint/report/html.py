@@ -11,6 +11,7 @@ import jinja2
 
 from segmint.report.document import Report
 from segmint.report.plotly_figures import figure
+from segmint.templating import environment
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}  # fmt: skip
 
@@ -29,13 +30,7 @@ def render_html(report: Report) -> str:
 
 @cache
 def _template() -> jinja2.Template:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("segmint.report", "templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,  # a missing value is an error, never an empty hole
-    )
+    env = environment("segmint.report")
     return env.get_template("report.html.j2")
 
 

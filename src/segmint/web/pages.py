@@ -17,6 +17,7 @@ from segmint import __version__
 from segmint.errors import SegmintError
 from segmint.runs import error_line
 from segmint.settings import FEATURE_SETS, ROLES
+from segmint.templating import environment
 from segmint.web import service
 from segmint.web.app import (
     REPORT_CSP,
@@ -48,13 +49,7 @@ STATE_WORDS = {"uploaded": "not started", "queued": "waiting", "running": "runni
 
 @cache
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("segmint.web", "templates"),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    env = environment("segmint.web")
     env.filters["number"] = _number
     env.filters["money"] = lambda v: "–" if v is None else f"{v:,.0f}"
     env.filters["percent"] = lambda v: "–" if v is None else f"{v * 100:.1f}%"
