@@ -9,6 +9,7 @@ import duckdb
 
 from segmint.errors import InputError
 from segmint.features.sql import render
+from segmint.io.formats import trimmed
 from segmint.io.inputs import Lines, read_dates_from_whole_column
 from segmint.io.sources import quote
 from segmint.settings import Settings
@@ -102,7 +103,7 @@ def cleaning_sql(lines: Lines, settings: Settings) -> str:
     columns = lines.columns
 
     def text(role: str) -> str:
-        return quote(columns[role]) if role in columns else _NULL_TEXT
+        return trimmed(quote(columns[role])) if role in columns else _NULL_TEXT
 
     def number(role: str) -> str:
         return lines.numbers[role].sql(quote(columns[role])) if role in columns else _NULL_NUMBER
@@ -112,12 +113,12 @@ def cleaning_sql(lines: Lines, settings: Settings) -> str:
     else:
         source = f"(SELECT *, count(*) AS copies FROM {lines.relation} GROUP BY ALL)"
     as_of = f"DATE '{settings.as_of.isoformat()}'" if settings.as_of else "CAST(NULL AS DATE)"
-    category = quote(lines.category_column) if lines.category_column else _NULL_TEXT
+    category = trimmed(quote(lines.category_column)) if lines.category_column else _NULL_TEXT
     return render(
         "clean",
         lines=source,
         customer_id=text("customer_id"),
-        timestamp=lines.date_reading.sql(f"trim({quote(columns['date'])})"),
+        timestamp=lines.date_reading.sql(trimmed(quote(columns["date"]))),
         order_id=text("order_id"),
         quantity=number("quantity"),
         unit_price=number("unit_price"),

@@ -18,7 +18,7 @@ PLAUSIBLE_FROM = "1900-01-01"
 _DETECTION_VALUES = 10_000
 # Detection first reads this many rows from the start; the whole column only when they leave
 # the reading ambiguous or unknown, or when the chosen reading leaves dates unread.
-HEAD_ROWS = 1_000_000
+HEAD_ROWS = 100_000
 PLAUSIBLE_TO = "2100-12-31"
 
 _TIMES = (" %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", "")
@@ -26,6 +26,15 @@ _TIMES = (" %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", "")
 _YEARS = ("%y", "%Y")
 # The first year a two-digit year reads as: 69 → 1969, 68 → 2068.
 Y2_PIVOT = 1969
+
+
+def trimmed(value: str) -> str:
+    """Return SQL for trim(value) that copies the text only when it has a space to remove.
+
+    Same value as trim() (spaces only, in DuckDB and Spark SQL alike); trimming every value
+    allocated a new string per row, 3x the cost of parsing a 19-character date.
+    """
+    return f"CASE WHEN starts_with({value}, ' ') OR ends_with({value}, ' ') THEN trim({value}) ELSE {value} END"
 
 
 def _family(*patterns: str) -> tuple[str, ...]:
@@ -196,14 +205,16 @@ class NumberReading:
 
     def sql(self, value: str) -> str:
         """Return a SQL expression turning text `value` into a DOUBLE (NaN and ±inf kept), or NULL."""
-        text = f"trim({value})"
+        text = trimmed(value)
         if self.strip_symbols:
             text = f"regexp_replace({text}, '[£$€¥[:space:]]', '', 'g')"
         if self.decimal_comma:
             text = f"replace(replace({text}, '.', ''), ',', '.')"
-        else:
-            text = f"replace({text}, ',', '')"
-        return f"TRY_CAST({text} AS DOUBLE)"
+            return f"TRY_CAST({text} AS DOUBLE)"
+        # A value that casts as it is has no comma or symbol to remove, and the cast
+        # ignores surrounding spaces: the same number, without copying the text.
+        text = f"replace({text}, ',', '')"
+        return f"coalesce(TRY_CAST({value} AS DOUBLE), TRY_CAST({text} AS DOUBLE))"
 
 
 def detect_number_reading(values: list[str], delimiter: str | None) -> NumberReading:

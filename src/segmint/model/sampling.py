@@ -23,7 +23,10 @@ def sample_order(seed: int) -> str:
 
 def sample_positions(customer_ids: Sequence[object], size: int, seed: int) -> np.ndarray:
     """Return the sorted row positions of the sample among customer_ids."""
-    ids = pa.array([str(c) for c in customer_ids], pa.string())
+    try:  # ids are text: converted in C, not one Python str() per customer
+        ids = pa.array(np.asarray(customer_ids, dtype=object), pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        ids = pa.array([str(c) for c in customer_ids], pa.string())
     table = pa.table({"customer_id": ids, "position": np.arange(len(ids), dtype=np.int64)})
     with duckdb.connect() as con:
         con.register("customers", table)

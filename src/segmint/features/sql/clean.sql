@@ -3,20 +3,35 @@
 -- segmint.features.clean with the detected columns and their parsing expressions.
 -- `lines` carries `copies`: how many identical raw rows it stands for (duplicates are
 -- collapsed before this query unless --keep-duplicates).
-WITH parsed AS (
+WITH trimmed AS (
     SELECT
-        CASE
-            WHEN upper(trim($customer_id)) IN ('', 'NA', 'N/A', 'NULL', 'NAN', 'NONE', '-') THEN NULL
-            ELSE trim($customer_id)
-        END AS customer_id,
+        $customer_id AS customer_text,
         $timestamp AS ts,
-        nullif(trim($order_id), '') AS order_id,
+        $order_id AS order_text,
         $quantity AS quantity,
         $unit_price AS unit_price,
         $amount AS amount,
-        nullif(trim($category), '') AS category,
+        $category AS category_text,
         copies
     FROM $lines
+),
+
+parsed AS (
+    SELECT
+        -- The null markers are at most 4 characters: longer ids skip upper().
+        CASE
+            WHEN length(customer_text) <= 4
+                 AND upper(customer_text) IN ('', 'NA', 'N/A', 'NULL', 'NAN', 'NONE', '-') THEN NULL
+            ELSE customer_text
+        END AS customer_id,
+        ts,
+        nullif(order_text, '') AS order_id,
+        quantity,
+        unit_price,
+        amount,
+        nullif(category_text, '') AS category,
+        copies
+    FROM trimmed
 ),
 
 rule_missing_customer_id AS (
