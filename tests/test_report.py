@@ -424,6 +424,43 @@ def test_charts_are_pngs_and_match_the_html_charts(run: Run) -> None:
     assert sorted(divs) == sorted(ids)
 
 
+# In a fresh interpreter: the helper is forked only when the caller is the sole Python thread,
+# which a test session (web servers, Spark's gateway) need not be.
+_DRAW_BOTH_WAYS = """
+import json, sys
+from pathlib import Path
+import pandas as pd
+from segmint.report.build import build_report
+from segmint.report.markdown import chart_path
+from segmint.report.png import _can_fork, drawing, render_png
+out = Path(sys.argv[1])
+charts = build_report(
+    json.loads((out / "summary.json").read_text()),
+    pd.read_parquet(out / "segments.parquet"),
+    json.loads((out / "model.json").read_text()),
+).charts()
+with drawing(charts) as png:
+    forked = [png(i) for i in reversed(range(len(charts)))][::-1]
+alone = [render_png(chart) for chart in charts]
+written = [(out / chart_path(chart)).read_bytes() for chart in charts]
+print(json.dumps({"charts": len(charts), "can_fork": _can_fork(),
+                  "forked_equal": forked == alone, "written_equal": written == alone}))
+"""
+
+
+def test_charts_drawn_on_two_cores_are_the_pngs_drawn_on_one(run: Run) -> None:
+    """The PNGs drawn by png.drawing (a forked helper takes charts from the end) and the
+    written ones are byte for byte what render_png draws for each chart in one process."""
+    done = subprocess.run(
+        [sys.executable, "-c", _DRAW_BOTH_WAYS, str(run.out)],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    result = json.loads(done.stdout)
+    assert result["charts"] >= 2
+    assert result["can_fork"] == (sys.platform == "linux")  # so the helper does draw
+    assert result["forked_equal"] and result["written_equal"]
+
+
 # 2. Hand-made cases ---------------------------------------------------------------------
 
 

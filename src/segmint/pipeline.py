@@ -361,7 +361,7 @@ def _add_segment_clv(
 def _customer_table(
     customers: pd.DataFrame, model: SegmentModel, lifetime: LifetimeValue
 ) -> pd.DataFrame:
-    table = customers.copy()
+    table = customers.copy(deep=False)  # new columns go to the copy; the values are shared
     table.insert(1, "segment_id", model.labels_.astype("int64"))
     table.insert(2, "segment_name", [model.names_[i] for i in model.labels_])
     for name, values in lifetime.columns.items():

@@ -13,7 +13,18 @@ def preload() -> None:
     stages, which release the GIL while they compute. A stage that needs a module before it
     is loaded simply waits for the import under way.
     """
-    threading.Thread(target=_import_all, name="segmint-preload", daemon=True).start()
+    global _thread
+    _thread = threading.Thread(target=_import_all, name="segmint-preload", daemon=True)
+    _thread.start()
+
+
+def finish() -> None:
+    """Wait until the imports started by preload() are done (before forking a helper)."""
+    if _thread is not None:
+        _thread.join()
+
+
+_thread: threading.Thread | None = None
 
 
 # In the order the run needs them: the model stage, then the report's PNG charts.

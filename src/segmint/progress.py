@@ -21,8 +21,13 @@ def reporter(quiet: bool) -> Iterator[Callable[[str], None]]:
         with console.status("Starting") as status:
 
             def update(stage: str) -> None:
-                status.update(f"{stage}…")
                 console.log(stage)
+                if stage.startswith("Writing"):
+                    # The last step. The spinner's thread stops, so that the report's
+                    # chart helper can be forked (report.png.drawing).
+                    status.stop()
+                else:
+                    status.update(f"{stage}…")
 
             yield update
         return

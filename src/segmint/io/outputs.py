@@ -35,18 +35,27 @@ def check_output_dir(out_dir: Path) -> None:
 
 def write_outputs(result: SegmentationResult, out_dir: Path) -> Path:
     """Write every output of result into out_dir; a failure leaves out_dir as it was."""
-    from segmint.report.writer import write_report
+    from segmint.report.build import build_report
+    from segmint.report.png import drawing
+    from segmint.report.writer import write_document
 
     def fill(staging: Path) -> None:
         table = pa.Table.from_pandas(result.customers, preserve_index=False)
-        # The tables are written by pyarrow and DuckDB, which release the GIL: in a second
-        # thread, they overlap the report's charts.
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        report = None
+        if result.model_json is not None:  # a run; scoring writes the tables and summary
+            report = build_report(result.summary, result.customers, result.model_json)
+        # The charts' helper process is forked first, while this is the only thread; the
+        # tables are written by pyarrow and DuckDB, which release the GIL: in a second
+        # thread, they overlap the report.
+        with (
+            drawing(report.charts() if report else []) as png,
+            ThreadPoolExecutor(max_workers=1) as pool,
+        ):
             tables = pool.submit(_write_tables, table, staging)
             write_json(result.summary, staging / "summary.json")
-            if result.model_json is not None:  # a run; scoring writes the tables and summary
+            if report is not None:
                 write_json(result.model_json, staging / "model.json")
-                write_report(staging, result.summary, result.customers, result.model_json)
+                write_document(staging, report, "report", png)
             if result.rules is not None:
                 write_rules(staging, result)
             tables.result()

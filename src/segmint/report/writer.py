@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -17,14 +18,24 @@ def write_report(folder: Path, summary: dict, customers: pd.DataFrame, model_jso
     return report
 
 
-def write_document(folder: Path, report: Report, stem: str) -> None:
-    """Write a document as stem.html and stem.md, with its charts as charts/*.png."""
+def write_document(
+    folder: Path, report: Report, stem: str, png: Callable[[int], bytes] | None = None
+) -> None:
+    """Write a document as stem.html and stem.md, with its charts as charts/*.png.
+
+    png: chart index → PNG bytes, from png.drawing(report.charts()) entered by the caller
+    (before it starts threads); without it, the charts are drawn here.
+    """
+    from segmint.report.png import drawing
+
+    if png is None:
+        with drawing(report.charts()) as drawn:
+            return write_document(folder, report, stem, drawn)
     from segmint.report.html import render_html
     from segmint.report.markdown import CHART_FOLDER, chart_path, render_markdown
-    from segmint.report.png import render_png
 
     (folder / f"{stem}.html").write_text(render_html(report), encoding="utf-8")
     (folder / f"{stem}.md").write_text(render_markdown(report), encoding="utf-8")
     (folder / CHART_FOLDER).mkdir(exist_ok=True)
-    for chart in report.charts():
-        (folder / chart_path(chart)).write_bytes(render_png(chart))
+    for i, chart in enumerate(report.charts()):
+        (folder / chart_path(chart)).write_bytes(png(i))
