@@ -432,7 +432,8 @@ from pathlib import Path
 import pandas as pd
 from segmint.report.build import build_report
 from segmint.report.markdown import chart_path
-from segmint.report.png import _can_fork, drawing, render_png
+from segmint.helper import can_fork
+from segmint.report.png import drawing, render_png
 out = Path(sys.argv[1])
 charts = build_report(
     json.loads((out / "summary.json").read_text()),
@@ -443,7 +444,7 @@ with drawing(charts) as png:
     forked = [png(i) for i in reversed(range(len(charts)))][::-1]
 alone = [render_png(chart) for chart in charts]
 written = [(out / chart_path(chart)).read_bytes() for chart in charts]
-print(json.dumps({"charts": len(charts), "can_fork": _can_fork(),
+print(json.dumps({"charts": len(charts), "can_fork": can_fork(),
                   "forked_equal": forked == alone, "written_equal": written == alone}))
 """
 

@@ -1,4 +1,4 @@
-"""Progress on stderr: a spinner on a terminal, plain lines otherwise, nothing with --quiet."""
+"""Progress on stderr: a status line on a terminal, plain lines otherwise, nothing with --quiet."""
 
 from __future__ import annotations
 
@@ -16,18 +16,19 @@ def reporter(quiet: bool) -> Iterator[Callable[[str], None]]:
         return
     if sys.stderr.isatty():
         from rich.console import Console
+        from rich.live import Live
+        from rich.text import Text
 
         console = Console(stderr=True)
-        with console.status("Starting") as status:
+        started = time.perf_counter()
+        # Redrawn at each step rather than by rich's timer thread: a run forks helper
+        # processes (segmint.helper), which it does only while it has no other thread.
+        with Live(Text("Starting…"), console=console, auto_refresh=False, transient=True) as live:
 
             def update(stage: str) -> None:
                 console.log(stage)
-                if stage.startswith("Writing"):
-                    # The last step. The spinner's thread stops, so that the report's
-                    # chart helper can be forked (report.png.drawing).
-                    status.stop()
-                else:
-                    status.update(f"{stage}…")
+                elapsed = time.perf_counter() - started
+                live.update(Text(f"{stage}… ({elapsed:.0f} s)", style="bold"), refresh=True)
 
             yield update
         return

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import io
-import multiprocessing
-import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import singledispatch
 from typing import Any
 
 import numpy as np
 
+from segmint.helper import helper
 from segmint.report.charts import (
     BarPanel,
     BoxPanel,
@@ -66,41 +62,17 @@ def render_png(chart: Chart) -> bytes:
 def drawing(charts: Sequence[Chart]) -> Iterator[Callable[[int], bytes]]:
     """Yield a function returning chart i as PNG bytes, drawn on both cores where possible.
 
-    matplotlib holds the GIL while it draws, and a large report's 9 charts take 2-3 s. On
-    Linux a helper process forked here (a copy of this process, matplotlib already loaded)
-    draws the charts from the last one back, while the caller draws from the first one on
-    and takes the helper's PNG for any chart it already started: the same bytes either way.
-    Enter this before starting threads: a forked child inherits no thread but the caller's,
-    so it forks only when the caller's thread is the only Python thread left.
+    matplotlib holds the GIL while it draws, and a large report's 9 charts take 2-3 s. A
+    helper process (segmint.helper) draws the charts from the last one back while the
+    caller draws from the first one on; a chart the helper has started is taken from it.
+    Enter this before starting threads (see segmint.helper).
     """
-    if len(charts) < 2 or not _can_fork():
+    if len(charts) < 2:
         yield lambda i: render_png(charts[i])
         return
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-    try:
-        futures = {i: pool.submit(render_png, charts[i]) for i in reversed(range(len(charts)))}
-
-        def png(i: int) -> bytes:
-            future = futures[i]
-            if future.cancel():  # the helper has not started it
-                return render_png(charts[i])
-            try:
-                return future.result()
-            except BrokenProcessPool:  # the helper died (e.g. killed): draw it here
-                return render_png(charts[i])
-
-        yield png
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _can_fork() -> bool:
-    from segmint import preload
-
-    if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
-        return False
-    preload.finish()  # no import half done in the copy
-    return threading.active_count() == 1
+    with helper() as work:
+        tasks = {i: work.submit(render_png, charts[i]) for i in reversed(range(len(charts)))}
+        yield lambda i: tasks[i].result()
 
 
 def _labels_on_top(panel: Panel) -> bool:

@@ -1,0 +1,91 @@
+"""A second process for a run's independent work, on the machine's other core.
+
+After the features, most of a run is Python holding the GIL on one core (the K-means sweep,
+the CLV fits, matplotlib's charts), so threads do not overlap it. On Linux a helper process
+forked from the run starts at once with the run's imports and data (copy-on-write): work
+submitted to it runs there while the run goes on, and `Task.result()` either takes the
+helper's answer or, if the helper has not started that task yet, computes it in the run
+(each task is computed once; the same function on the same data gives the same bytes).
+
+A fork is only safe when the run's thread is the only Python thread (a thread holding a
+lock at the fork would hold it forever in the copy), so the helper exists only then;
+otherwise every task is computed in the run when its result is asked for, as without a
+helper. Submit only work that needs no OpenMP (scikit-learn's K-means): GNU OpenMP may
+hang in a forked copy of a process that used it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Task(Generic[T]):
+    """One submitted call: its result comes from the helper, or from this process."""
+
+    def __init__(self, fn: Callable[..., T], args: tuple, future: Future | None) -> None:
+        self._fn, self._args, self._future = fn, args, future
+
+    def result(self) -> T:
+        """Return the call's result: the helper's, or computed here if it has not begun."""
+        if self._future is None or self._future.cancel():
+            return self._fn(*self._args)
+        try:
+            return self._future.result()
+        except BrokenProcessPool:  # the helper died (e.g. killed): compute it here
+            return self._fn(*self._args)
+
+
+class Helper:
+    """Submits calls to a forked helper process, or keeps them for later in this process."""
+
+    def __init__(self, pool: ProcessPoolExecutor | None) -> None:
+        self._pool = pool
+
+    @property
+    def forked(self) -> bool:
+        return self._pool is not None
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Task[T]:
+        """Queue fn(*args) (a module-level function; arguments and result are pickled)."""
+        if self._pool is None:
+            return Task(fn, args, None)
+        try:
+            return Task(fn, args, self._pool.submit(fn, *args))
+        except BrokenProcessPool:
+            return Task(fn, args, None)
+
+
+@contextmanager
+def helper() -> Iterator[Helper]:
+    """Yield a Helper; on leaving, wait for the task under way and drop the rest.
+
+    Enter it before starting threads of your own: it forks only while the caller's thread
+    is the only Python thread.
+    """
+    if not can_fork():
+        yield Helper(None)
+        return
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        yield Helper(pool)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def can_fork() -> bool:
+    """Return True when a helper may be forked here: Linux, and no other Python thread."""
+    from segmint import preload
+
+    if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    preload.finish()  # no import half done in the copy
+    return threading.active_count() == 1
