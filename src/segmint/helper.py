@@ -1,7 +1,7 @@
 """A second process for a run's independent work, on the machine's other core.
 
-After the features, most of a run is Python holding the GIL on one core (the K-means sweep,
-the CLV fits, matplotlib's charts), so threads do not overlap it. On Linux a helper process
+After the features, most of a run is Python holding the GIL on one core (matplotlib's
+charts, for one), so threads do not overlap it. On Linux a helper process
 forked from the run starts at once with the run's imports and data (copy-on-write): work
 submitted to it runs there while the run goes on, and `Task.result()` either takes the
 helper's answer or, if the helper has not started that task yet, computes it in the run

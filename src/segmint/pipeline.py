@@ -27,7 +27,6 @@ from segmint.clv.per_customer import (
 from segmint.errors import InputError, UsageError
 from segmint.features.build import REPEAT_VALUE, customer_features, segment_top_categories
 from segmint.features.clean import clean, release_lines
-from segmint.helper import helper
 from segmint.io.inputs import Lines, open_lines
 from segmint.lifecycle.compare import moves_since
 from segmint.lifecycle.identity import keep_identities, previous_model
@@ -179,14 +178,10 @@ def _run(
             )
             release_lines(con)
             clv_inputs = ModelInputs.of(customers, customers.pop(REPEAT_VALUE).to_numpy())
-        with helper() as work:
-            # CLV needs only the features: the helper process fits it while the model
-            # stage runs here (the "clv" stage is then the wait for it, if any).
-            clv = work.submit(_lifetime_value, clv_inputs, config)
-            with stage("model"):
-                model = model_stage(customers)
-            with stage("clv"):
-                lifetime = clv.result()
+        with stage("model"):
+            model = model_stage(customers)
+        with stage("clv"):
+            lifetime = _lifetime_value(clv_inputs, config)
         with stage("profile"):
             previous = None
             if config.previous:
