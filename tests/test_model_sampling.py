@@ -66,3 +66,24 @@ def test_the_fast_path_is_as_good_as_five_seeded_full_fits(runs: tuple) -> None:
             agreements.append(adjusted_rand_score(model.labels_, labels))
     assert inertia <= min(full_inertias) * 1.005
     assert max(agreements) >= 0.95, np.round(agreements, 3)
+
+
+def test_the_delivered_silhouette_is_scikit_learns_on_the_samples_silhouette_rows(
+    runs: tuple,
+) -> None:
+    """The chosen k's silhouette (computed after refining, in one pass with every k's) is
+    scikit-learn's silhouette of the delivered labels on the sample's seeded silhouette rows."""
+    from sklearn.metrics import silhouette_score
+
+    from segmint.model.sampling import sample_positions
+    from segmint.model.selection import silhouette_rows
+
+    fast, _ = runs
+    seed, selection = fast.summary["seed"], fast.summary["selection"]
+    X = fast.model.scaled(fast.customers)
+    labels = fast.customers["segment_id"].to_numpy()
+    sample = sample_positions(fast.customers["customer_id"], selection["sample_size"], seed)
+    rows = silhouette_rows(len(sample), selection["silhouette_sample_size"], seed)
+    expected = silhouette_score(X[sample][rows], labels[sample][rows])
+    delivered = next(s for s in selection["scores"] if s["k"] == selection["chosen_k"])
+    assert delivered["silhouette"] == pytest.approx(expected, rel=1e-10)

@@ -132,6 +132,10 @@ class SegmentModel:
         scores: list[KScore] = []
         silhouette_labels: list[np.ndarray] = []
         clock = _Clock(len(ks), progress)
+        metric = "davies_bouldin" if self.k is not None else self.select
+        # One pass over the silhouette sample's distances serves every k; on a sample, the
+        # refined labels too, unless the silhouette itself chooses k.
+        later = sample is not None and metric != "silhouette"
         with one_thread():
             for k in ks:
                 clock.tick(f"k = {k}")
@@ -148,10 +152,9 @@ class SegmentModel:
                     score = score_labels(Xs, labels, centers, self.min_segment_share)
                 scores.append(replace(score, stability=stability(Xs, k, self.seed)))
                 silhouette_labels.append(labels[silhouette_at])
-            # One pass over the silhouette sample's distances serves every k.
-            values = silhouettes(Xs[silhouette_at], silhouette_labels)
-        scores = [replace(s, silhouette=v) for s, v in zip(scores, values, strict=True)]
-        metric = "davies_bouldin" if self.k is not None else self.select
+            if not later:
+                values = silhouettes(Xs[silhouette_at], silhouette_labels)
+                scores = [replace(s, silhouette=v) for s, v in zip(scores, values, strict=True)]
         self.k_, self.warnings_ = choose_k(scores, metric)
         self.scores_ = scores
         self.centers_ = fits[self.k_]
@@ -163,19 +166,32 @@ class SegmentModel:
                 self.centers_, labels = _order_by_revenue(centers, nearest_centre(X, centers),
                                                           monetary)  # fmt: skip
                 final = score_labels(X, labels, self.centers_, self.min_segment_share)
-            self.scores_ = self.with_final_score(final, labels[rows], Xs)
+                final_silhouette = None
+                if later:
+                    *values, final_silhouette = silhouettes(
+                        Xs[silhouette_at], [*silhouette_labels, labels[rows][silhouette_at]]
+                    )
+                    self.scores_ = [replace(s, silhouette=v)
+                                    for s, v in zip(scores, values, strict=True)]  # fmt: skip
+            self.scores_ = self.with_final_score(final, labels[rows], Xs, final_silhouette)
         self.labels_ = nearest_centre(X, self.centers_)
         self.names_ = [f"Segment {i}" for i in range(self.k_)]
         return self
 
     def with_final_score(
-        self, final: KScore, sample_labels: np.ndarray, sample_X: np.ndarray
+        self,
+        final: KScore,
+        sample_labels: np.ndarray,
+        sample_X: np.ndarray,
+        silhouette: float | None = None,
     ) -> list[KScore]:
         """Return the scores with the chosen k's row replaced by the final fit's scores over
         every customer; its silhouette from the final labels of the sample's silhouette rows
-        (the same rows in every engine), its stability as measured on the sample."""
-        rows = silhouette_rows(len(sample_X), self.silhouette_sample_size, self.seed)
-        (silhouette,) = silhouettes(sample_X[rows], [sample_labels[rows]])
+        (the same rows in every engine; computed here unless given), its stability as
+        measured on the sample."""
+        if silhouette is None:
+            rows = silhouette_rows(len(sample_X), self.silhouette_sample_size, self.seed)
+            (silhouette,) = silhouettes(sample_X[rows], [sample_labels[rows]])
         return [
             replace(final, silhouette=silhouette, stability=s.stability) if s.k == self.k_ else s
             for s in self.scores_
