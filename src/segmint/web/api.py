@@ -56,10 +56,7 @@ _UPLOAD_SCHEMA = {
 
 
 def _run(request: Request, run_id: str) -> Run:
-    run = service.store_of(request).get(run_id)
-    if run is None:
-        raise HTTPException(404, "no run with this id")
-    return run
+    return service.run_or_404(request, run_id, "no run with this id")
 
 
 def _done(run: Run) -> None:

@@ -89,10 +89,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 
 
 def _run(request: Request, run_id: str) -> Run:
-    run = service.store_of(request).get(run_id)
-    if run is None:
-        raise HTTPException(404, "No run with this id.")
-    return run
+    return service.run_or_404(request, run_id, "No run with this id.")
 
 
 def _redirect(url: str) -> RedirectResponse:

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 
 from segmint.errors import SegmintError, UsageError
 from segmint.runs import error_line
@@ -30,6 +30,14 @@ MEDIA_TYPES = {
 
 def store_of(request: Request) -> RunStore:
     return request.app.state.store
+
+
+def run_or_404(request: Request, run_id: str, missing: str) -> Run:
+    """Return the run with this id; answer 404 with the message `missing` when there is none."""
+    run = store_of(request).get(run_id)
+    if run is None:
+        raise HTTPException(404, missing)
+    return run
 
 
 async def receive_upload(request: Request) -> tuple[Run, ReceivedForm]:
