@@ -131,8 +131,8 @@ def orders_per_year(frequency_mean: float, period_days: float) -> float:
 def rfm_segments(customers: pd.DataFrame) -> list[dict]:
     """Return the classic RFM segments present, in the map's order."""
     groups = {
-        name: (len(inside), math.fsum(inside["monetary"]))
-        for name, inside in customers.groupby("rfm_segment", sort=False)
+        name: (len(spend), math.fsum(spend))
+        for name, spend in customers.groupby("rfm_segment", sort=False)["monetary"]
     }
     return rfm_segments_of(groups, len(customers), math.fsum(customers["monetary"]))
 

@@ -77,6 +77,10 @@ def segment_traits(
     """
     base: dict[str, Moments] = {}
     segments: list[dict[str, Moments]] = [{} for _ in range(k)]
+    # The customers grouped by segment, each group in table order: a group's values are
+    # then a slice, the same values in the same order as a boolean mask would pick.
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(k + 1))
     for feature in features:
         if feature not in customers:
             continue
@@ -91,11 +95,15 @@ def segment_traits(
             float(logged[known].mean()),
             float(logged[known].std()),
         )
+        values, known, logged = values[order], known[order], logged[order]
         for segment in range(k):
-            inside = (labels == segment) & known
-            if inside.any():
+            inside = slice(bounds[segment], bounds[segment + 1])
+            kept = known[inside]
+            if kept.any():
                 segments[segment][feature] = Moments(
-                    int(inside.sum()), float(values[inside].mean()), float(logged[inside].mean())
+                    int(kept.sum()),
+                    float(values[inside][kept].mean()),
+                    float(logged[inside][kept].mean()),
                 )
     return traits_from_moments(base, segments)
 
