@@ -16,6 +16,7 @@ from segmint.model.selection import (
     choose_k,
     count_distinct,
     davies_bouldin_and_calinski_harabasz,
+    distinct_rows,
     nearest_centre,
     score_labels,
     silhouette_rows,
@@ -138,6 +139,15 @@ def test_count_distinct_stops_early_only_when_there_are_enough() -> None:
     assert count_distinct(X) == 20
     assert count_distinct(X, enough=5) == 10  # enough seen in the first 100,000 rows
     assert count_distinct(X, enough=11) == 20  # not enough there: every row is counted
+
+
+@pytest.mark.parametrize("columns", [1, 3])
+def test_distinct_rows_counts_as_numpy_does(columns) -> None:
+    rng = np.random.default_rng(4)
+    X = rng.integers(0, 3, size=(500, columns)).astype(float) / 2  # many repeated rows
+    X[::7, 0] = -0.0 * X[::7, 0]  # -0.0 equals 0.0
+    X = X[:, ::-1] if columns > 1 else X  # not contiguous
+    assert distinct_rows(X) == len(np.unique(X, axis=0)) == 3**columns
 
 
 def test_davies_bouldin_and_calinski_harabasz_ignore_empty_segment_ids() -> None:

@@ -23,7 +23,7 @@ def stability(
     X: np.ndarray, k: int, seed: int, resamples: int = RESAMPLES, size: int = SAMPLE
 ) -> float:
     """Return the mean pairwise adjusted Rand index of k-means fits on bootstrap samples."""
-    from segmint.model.selection import fit_kmeans, nearest_centre
+    from segmint.model.selection import distinct_rows, fit_kmeans, nearest_centre
 
     n = len(X)
     rng = np.random.default_rng([seed, k])
@@ -31,7 +31,7 @@ def stability(
     labelings = []
     for b in range(resamples):
         drawn = X[rng.choice(n, min(n, size), replace=True)]
-        if len(np.unique(drawn, axis=0)) < k:
+        if distinct_rows(drawn) < k:
             continue  # too few distinct customers in this sample for k segments
         centers = fit_kmeans(drawn, k, n_init=1, seed=seed + b)
         labelings.append(nearest_centre(reference, centers))
