@@ -1,32 +1,31 @@
 """Customer lifetime value: BG/NBD for orders and alive-ness, Gamma-Gamma for spend per order.
 
-Both are fitted by maximum likelihood on per-customer numpy arrays, with time in weeks.
+Both are fitted by maximum likelihood on per-customer numpy arrays, with time in weeks. The
+names below are imported on first use: the models need scipy, which a run loads in the
+background (segmint.preload) while DuckDB reads the data.
 """
 
 from __future__ import annotations
 
-from segmint.clv.bgnbd import (
-    BgNbdParams,
-    conditional_expected_orders,
-    expected_orders_new,
-    fit_bgnbd,
-    p_alive,
-)
-from segmint.clv.gamma_gamma import (
-    GammaGammaParams,
-    conditional_expected_value,
-    fit_gamma_gamma,
-)
-from segmint.clv.value import clv
+import importlib
+from typing import Any
 
-__all__ = [
-    "BgNbdParams",
-    "GammaGammaParams",
-    "clv",
-    "conditional_expected_orders",
-    "conditional_expected_value",
-    "expected_orders_new",
-    "fit_bgnbd",
-    "fit_gamma_gamma",
-    "p_alive",
-]
+_HOMES = {
+    "BgNbdParams": "bgnbd",
+    "conditional_expected_orders": "bgnbd",
+    "expected_orders_new": "bgnbd",
+    "fit_bgnbd": "bgnbd",
+    "p_alive": "bgnbd",
+    "GammaGammaParams": "gamma_gamma",
+    "conditional_expected_value": "gamma_gamma",
+    "fit_gamma_gamma": "gamma_gamma",
+    "clv": "value",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from segmint.clv.bgnbd import BgNbdParams, conditional_expected_orders, fit_bgnbd, p_alive
-from segmint.clv.gamma_gamma import GammaGammaParams, conditional_expected_value, fit_gamma_gamma
 from segmint.clv.value import clv
+
+if TYPE_CHECKING:  # the models import scipy (0.3 s): loaded when fitted, or by segmint.preload
+    from segmint.clv.bgnbd import BgNbdParams
+    from segmint.clv.gamma_gamma import GammaGammaParams
 
 DAYS_PER_WEEK = 7.0
 # CLV is on by default when at least this many customers have repeat orders.
@@ -111,6 +114,9 @@ class Fitted:
 
 def fit_models(inputs: ModelInputs) -> Fitted | str:
     """Return the fitted BG/NBD and Gamma-Gamma models, or why they cannot be fitted."""
+    from segmint.clv.bgnbd import fit_bgnbd
+    from segmint.clv.gamma_gamma import fit_gamma_gamma
+
     try:
         return Fitted(fit_bgnbd(inputs.x, inputs.t_x, inputs.T),
                       fit_gamma_gamma(inputs.x, inputs.m_x))  # fmt: skip
@@ -122,6 +128,9 @@ def customer_values(
     models: Fitted, inputs: ModelInputs, horizon_days: int, discount_rate: float | None
 ) -> pd.DataFrame:
     """Return the CLV columns of customers: P(alive), expected orders and value, CLV."""
+    from segmint.clv.bgnbd import conditional_expected_orders, p_alive
+    from segmint.clv.gamma_gamma import conditional_expected_value
+
     horizon_weeks = horizon_days / DAYS_PER_WEEK
     alive = p_alive(models.orders, inputs.x, inputs.t_x, inputs.T)
     orders = conditional_expected_orders(
