@@ -30,6 +30,10 @@ class Recorder:
         self.statements.append(sql)
         return self.con.execute(sql)
 
+    def sql(self, sql: str):
+        self.statements.append(sql)
+        return self.con.sql(sql)
+
 
 @pytest.mark.parametrize("name", DATASETS)
 def test_every_statement_of_the_feature_stages_reads_as_spark_sql(name, tmp_path):

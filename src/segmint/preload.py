@@ -27,11 +27,13 @@ def finish() -> None:
 _thread: threading.Thread | None = None
 
 
-# In the order the run needs them: the model stage, the CLV models, then the report's PNG charts.
+# In the order the run needs them: the model stage, the CLV models, the rules' decision
+# trees, then the report's PNG charts.
 MODULES = (
     "sklearn.cluster",
     "segmint.clv.bgnbd",
     "segmint.clv.gamma_gamma",
+    "sklearn.tree",
     "matplotlib.figure",
     "matplotlib.backends.backend_agg",
 )

@@ -136,7 +136,7 @@ def _rules_at_depth(
     X = table[features].to_numpy(dtype=np.float64)
     rows = _sample(len(X), seed)
     tree = DecisionTreeClassifier(max_depth=depth, random_state=seed).fit(X[rows], labels[rows])
-    sample, sample_labels = table.iloc[rows], labels[rows]
+    sample, sample_labels = table[features].iloc[rows], labels[rows]
     integer = [bool(np.all(np.mod(X[:, j], 1) == 0)) for j in range(X.shape[1])]
     structure = tree.tree_
     nodes: dict[int, Node] = {}
