@@ -86,3 +86,70 @@ def test_an_error_in_the_helper_reaches_the_caller() -> None:
     )
     assert result["forked"]
     assert "not a number" in result["raised"]
+
+
+# The model stage fits the k from both ends: the helper from the largest k -------------------
+
+_MODEL_CASE = """
+import numpy as np
+import segmint.helper as H
+import segmint.model.segment_model as SM
+from segmint.model.segment_model import SegmentModel
+from segmint.preload import preload
+rng = np.random.default_rng(5)
+n = 3000
+frame = __import__("pandas").DataFrame({
+    "customer_id": [f"c{i}" for i in range(n)],
+    "recency_days": rng.gamma(2.0, 60.0, n).round(),
+    "frequency": rng.poisson(3.0, n) + 1.0,
+    "monetary": rng.lognormal(5.0, 1.0, n),
+})
+{before}
+import tempfile
+record = tempfile.mktemp()
+fit_k = SM._fit_k
+def spy(k):  # which process fits each k (the helper's memory is its own: a file tells)
+    with open(record, "a") as out:
+        print(os.getpid(), file=out)
+    return fit_k(k)
+SM._fit_k = spy
+def fit():
+    model = SegmentModel(["recency_days", "frequency", "monetary"], n_init=3, sample_size={sample})
+    model.fit(frame)
+    return model
+preload()
+helped = fit()
+pids = set(open(record).read().split())
+forked = H.can_fork()
+H.can_fork = lambda: False
+alone = fit()
+print(json.dumps({
+    "forked": forked, "processes": len(pids),
+    "same": bool(np.array_equal(helped.centers_, alone.centers_))
+        and [s.as_dict() for s in helped.scores_] == [s.as_dict() for s in alone.scores_]
+        and bool(np.array_equal(helped.labels_, alone.labels_)),
+}))
+"""
+
+
+def _model_case(before: str, sample: int) -> str:
+    return _MODEL_CASE.replace("{before}", before).replace("{sample}", str(sample))
+
+
+@pytest.mark.parametrize("sample", [20_000, 1_000])  # every customer; a sample of them
+def test_every_k_fitted_in_two_processes_gives_the_same_model(sample) -> None:
+    result = _run(_model_case("", sample))
+    assert result == {"forked": True, "processes": 2, "same": True}
+
+
+def test_after_kmeans_on_two_openmp_threads_the_helper_does_not_hang() -> None:
+    # GNU OpenMP cannot run a team of several threads in a forked copy of a process that
+    # had one; the helper's fits run on the one thread they inherit (within the timeout).
+    before = """
+from sklearn.cluster import KMeans
+from threadpoolctl import threadpool_limits
+with threadpool_limits(limits=2):
+    KMeans(4, n_init=2, random_state=0).fit(rng.normal(size=(20000, 3)))
+"""
+    result = _run(_model_case(before, 1_000))
+    assert result == {"forked": True, "processes": 2, "same": True}

@@ -10,8 +10,10 @@ helper's answer or, if the helper has not started that task yet, computes it in 
 A fork is only safe when the run's thread is the only Python thread (a thread holding a
 lock at the fork would hold it forever in the copy), so the helper exists only then;
 otherwise every task is computed in the run when its result is asked for, as without a
-helper. Submit only work that needs no OpenMP (scikit-learn's K-means): GNU OpenMP may
-hang in a forked copy of a process that used it.
+helper. OpenMP work (scikit-learn's K-means) only on one thread: GNU OpenMP cannot start a
+team of threads in a forked copy of a process that had one, so fork inside
+`model.selection.one_thread()`, whose limit the copy inherits (tests/test_helper.py runs
+it after a two-thread K-means).
 """
 
 from __future__ import annotations

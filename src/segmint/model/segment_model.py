@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from segmint.errors import InputError, UsageError
+from segmint.helper import Helper, helper
 from segmint.model.feature_sets import apply_transform, transform_of
 from segmint.model.sampling import sample_positions
 from segmint.model.selection import (
@@ -136,22 +138,25 @@ class SegmentModel:
         # One pass over the silhouette sample's distances serves every k; on a sample, the
         # refined labels too, unless the silhouette itself chooses k.
         later = sample is not None and metric != "silhouette"
+        _FIT.update(model=self, X=X, sample=Xs, monetary=monetary_s,
+                    everyone=sample is not None, score_everyone=score_everyone,
+                    silhouette_at=silhouette_at)  # fmt: skip
         with one_thread():
-            for k in ks:
-                clock.tick(f"k = {k}")
-                centers = fit_kmeans(Xs, k, self.n_init, self.seed)
-                centers, labels = _order_by_revenue(centers, nearest_centre(Xs, centers),
-                                                    monetary_s)  # fmt: skip
-                fits[k] = centers
-                if score_everyone is not None:
-                    score = score_everyone(centers)
-                elif sample is not None:
-                    everyone = nearest_centre(X, centers)
-                    score = score_labels(X, everyone, centers, self.min_segment_share)
-                else:
-                    score = score_labels(Xs, labels, centers, self.min_segment_share)
-                scores.append(replace(score, stability=stability(Xs, k, self.seed)))
-                silhouette_labels.append(labels[silhouette_at])
+            # The k are fitted from both ends at once: a helper process (forked here, before
+            # this process runs any OpenMP, with one thread) from the largest, this one from
+            # the smallest. Spark's scoring runs where its session is: here.
+            helping = helper() if score_everyone is None else nullcontext(Helper(None))
+            try:
+                with helping as work:
+                    tasks = {k: work.submit(_fit_k, k) for k in reversed(ks)}
+                    for k in ks:
+                        clock.tick(f"k = {k}")
+                        centers, labels_at, score = tasks[k].result()
+                        fits[k] = centers
+                        scores.append(score)
+                        silhouette_labels.append(labels_at)
+            finally:
+                _FIT.clear()
             if not later:
                 values = silhouettes(Xs[silhouette_at], silhouette_labels)
                 scores = [replace(s, silhouette=v) for s, v in zip(scores, values, strict=True)]
@@ -327,6 +332,27 @@ def load_model(path: str | Path) -> SegmentModel:
 def revenue_order(revenue: np.ndarray) -> list[int]:
     """Return the segments in their id order: the most revenue first, ties by index."""
     return sorted(range(len(revenue)), key=lambda i: (-revenue[i], i))
+
+
+# What every k's fit reads, set by SegmentModel.fit before a helper process is forked (which
+# then shares it, unpickled).
+_FIT: dict[str, Any] = {}
+
+
+def _fit_k(k: int) -> tuple[np.ndarray, np.ndarray, KScore]:
+    """Fit k on the sample in _FIT; return its centres (ordered by revenue), the labels of
+    the silhouette rows and its scores (over every customer when the sample is not all)."""
+    model, X, Xs = _FIT["model"], _FIT["X"], _FIT["sample"]
+    centers = fit_kmeans(Xs, k, model.n_init, model.seed)
+    centers, labels = _order_by_revenue(centers, nearest_centre(Xs, centers), _FIT["monetary"])
+    if _FIT["score_everyone"] is not None:
+        score = _FIT["score_everyone"](centers)
+    elif _FIT["everyone"]:
+        score = score_labels(X, nearest_centre(X, centers), centers, model.min_segment_share)
+    else:
+        score = score_labels(Xs, labels, centers, model.min_segment_share)
+    score = replace(score, stability=stability(Xs, k, model.seed))
+    return centers, labels[_FIT["silhouette_at"]], score
 
 
 def _order_by_revenue(

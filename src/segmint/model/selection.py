@@ -136,8 +136,18 @@ def one_thread() -> Iterator[None]:
     50,000 customers × k = 3..10, 2.7 s on one thread, 47 s on two), and a fixed thread
     count gives the same result on every machine. Entered once per fit: each entry costs
     ~0.1 s of library introspection.
+
+    threadpoolctl limits only the libraries already loaded: scikit-learn's OpenMP runtime
+    is loaded first (the run's background import finished, or done here). Entered while
+    that import was still under way, the limit missed it, and a small log's model stage
+    ran on two threads (cdnow: 2.0 s, and up to 27 s with a forked helper fitting too).
     """
     from threadpoolctl import threadpool_limits
+
+    from segmint import preload
+
+    preload.finish()
+    import sklearn.cluster  # noqa: F401  (loads the OpenMP runtime to be limited)
 
     with threadpool_limits(limits=1):
         yield
