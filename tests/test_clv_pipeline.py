@@ -225,3 +225,32 @@ def test_a_fit_at_its_limits_still_gives_finite_clv_and_says_so(tmp_path):
     assert any("almost no customers stopping" in w for w in result.summary["warnings"])
     check = validate(path, holdout_days=60)
     assert np.isfinite(check.customers["predicted_orders"]).all()
+
+
+def test_a_sampled_run_fits_the_models_on_the_md5_sample_and_scores_everyone(calibration):
+    # 2,357 customers, a sample of 1,000: the models are those of a direct fit on exactly the
+    # customers of the shared sample rule (as the Spark engine fits them).
+    from segmint.clv.bgnbd import fit_bgnbd, p_alive
+    from segmint.model.sampling import sample_positions
+
+    sampled = segment(CDNOW, as_of="1997-09-30", k=3, n_init=2, clv_horizon_days=273,
+                      sample_size=1000)  # fmt: skip
+    table = sampled.customers
+    assert sampled.summary["clv"]["fitted_on_customers"] == 1000
+    assert calibration.summary["clv"]["fitted_on_customers"] == len(table)
+    rows = sample_positions(table["customer_id"], 1000, 0)
+    x = table["frequency"].to_numpy(float)[rows] - 1
+    T = table["tenure_days"].to_numpy(float)[rows] / 7
+    t_x = T - table["recency_days"].to_numpy(float)[rows] / 7
+    direct = fit_bgnbd(x, t_x, T)
+    fit = sampled.summary["clv"]["bgnbd"]
+    for name in ("r", "alpha", "a", "b"):
+        assert fit[name] == pytest.approx(getattr(direct, name), rel=1e-12)
+    assert fit["r"] != pytest.approx(calibration.summary["clv"]["bgnbd"]["r"], rel=1e-4)
+    # Every customer is scored with the sample's models.
+    everyone_x = table["frequency"].to_numpy(float) - 1
+    everyone_T = table["tenure_days"].to_numpy(float) / 7
+    everyone_t = everyone_T - table["recency_days"].to_numpy(float) / 7
+    np.testing.assert_allclose(
+        table["p_alive"], p_alive(direct, everyone_x, everyone_t, everyone_T), rtol=1e-12
+    )

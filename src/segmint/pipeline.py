@@ -181,7 +181,7 @@ def _run(
         with stage("model"):
             model = model_stage(customers)
         with stage("clv"):
-            lifetime = _lifetime_value(clv_inputs, config)
+            lifetime = _lifetime_value(clv_inputs, config, getattr(model, "sample_rows_", None))
         with stage("profile"):
             previous = None
             if config.previous:
@@ -342,11 +342,13 @@ def _top_categories(
     return segment_top_categories(con, "segment_membership")
 
 
-def _lifetime_value(inputs: ModelInputs, config: Settings) -> LifetimeValue:
+def _lifetime_value(
+    inputs: ModelInputs, config: Settings, fit_rows: np.ndarray | None = None
+) -> LifetimeValue:
     reason = why_not(inputs.repeat_customers, config.clv)
     if reason is not None:
         return absent(reason)
-    return lifetime_value(inputs, config.clv_horizon_days, config.discount_rate)
+    return lifetime_value(inputs, config.clv_horizon_days, config.discount_rate, fit_rows)
 
 
 def _add_segment_clv(

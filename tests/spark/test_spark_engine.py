@@ -104,8 +104,8 @@ def test_sampled_run_chooses_k_on_the_md5_sample_and_measures_everyone(spark):
     sample, refine on everyone (Spark: Lloyd as Spark aggregations) and agree; the figures
     of summary.json are over every customer."""
     path = DATA / "cdnow_sample.csv"
-    run = segment_on_spark(spark, path, sample_size=1000, n_init=3, clv=False)
-    duck = segment(path, sample_size=1000, n_init=3, clv=False)
+    run = segment_on_spark(spark, path, sample_size=1000, n_init=3)
+    duck = segment(path, sample_size=1000, n_init=3)
     table = run.customers.toPandas().sort_values("customer_id").reset_index(drop=True)
     assert duck.summary["selection"]["sampled"] is True
     assert run.model.k_ == duck.model.k_
@@ -142,6 +142,14 @@ def test_sampled_run_chooses_k_on_the_md5_sample_and_measures_everyone(spark):
         assert entry["customers"] == len(inside)
         assert entry["recency_days_mean"] == pytest.approx(inside["recency_days"].mean())
     assert any("seeded sample of 1,000" in w for w in run.summary["warnings"])
+    # Both engines fit the CLV models on that sample and score every customer with them.
+    clv = [r.summary["clv"] for r in (run, duck)]
+    assert clv[0]["fitted_on_customers"] == clv[1]["fitted_on_customers"] == 1000
+    for model, names in (("bgnbd", ("r", "alpha", "a", "b")), ("gamma_gamma", ("p", "q", "gamma"))):
+        for name in names:
+            assert clv[0][model][name] == pytest.approx(clv[1][model][name], rel=1e-6), name
+    duck_table = duck.customers.sort_values("customer_id").reset_index(drop=True)
+    np.testing.assert_allclose(table["p_alive"], duck_table["p_alive"], rtol=1e-6)
 
 
 def test_spark_table_input_equals_the_file(spark):

@@ -72,6 +72,10 @@ class ModelInputs:
     def repeat_customers(self) -> int:
         return int(np.count_nonzero(self.x > 0))
 
+    def subset(self, rows: np.ndarray) -> ModelInputs:
+        """Return the inputs of the customers at positions rows."""
+        return ModelInputs(self.x[rows], self.t_x[rows], self.T[rows], self.m_x[rows])
+
 
 @dataclass(frozen=True)
 class LifetimeValue:
@@ -156,10 +160,19 @@ def degenerate(columns: pd.DataFrame, horizon_days: int) -> bool:
 
 
 def lifetime_value(
-    inputs: ModelInputs, horizon_days: int, discount_rate: float | None = None
+    inputs: ModelInputs,
+    horizon_days: int,
+    discount_rate: float | None = None,
+    fit_rows: np.ndarray | None = None,
 ) -> LifetimeValue:
-    """Fit BG/NBD and Gamma-Gamma to every customer; return their CLV columns and summary."""
-    models = fit_models(inputs)
+    """Fit BG/NBD and Gamma-Gamma, score every customer; return the CLV columns and summary.
+
+    The models are fitted to the customers at fit_rows when given (the model stage's seeded
+    sample, as the Spark engine does: four parameters each, and the fit's cost no longer
+    grows with the log), else to every customer.
+    """
+    fitted = inputs if fit_rows is None else inputs.subset(fit_rows)
+    models = fit_models(fitted)
     if isinstance(models, str):
         return absent(models)
     columns = customer_values(models, inputs, horizon_days, discount_rate)
@@ -169,6 +182,7 @@ def lifetime_value(
     blank = bool(columns[column_names(horizon_days)["expected_aov"]].isna().any())
     summary, warnings = describe_fit(models, inputs.repeat_customers, horizon_days,
                                      discount_rate, totals, blank)  # fmt: skip
+    summary["fitted_on_customers"] = len(fitted.x)
     return LifetimeValue(columns, summary, warnings)
 
 

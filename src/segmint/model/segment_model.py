@@ -127,6 +127,7 @@ class SegmentModel:
         ids = customers.get("customer_id", customers.index)
         sample = self._sample_rows(X, ids, max(ks))
         self.sampled_ = sample is not None
+        self.sample_rows_ = sample  # positions of the sampled customers (None: all)
         rows = np.arange(len(X)) if sample is None else sample  # the rows k is chosen on
         Xs, monetary_s = X[rows], monetary[rows]
         silhouette_at = silhouette_rows(len(Xs), self.silhouette_sample_size, self.seed)

@@ -251,6 +251,8 @@ def _lifetime_value(summary: dict, segments: list[dict]) -> Section:
         for s in segments
     )  # fmt: skip
     lost = fmt.pct(clv["likely_lost_below"])
+    everyone = summary["totals"]["customers"]
+    fitted = clv.get("fitted_on_customers", everyone)
     section.add(
         Figures(
             (
@@ -265,6 +267,12 @@ def _lifetime_value(summary: dict, segments: list[dict]) -> Section:
             "a Gamma-Gamma model, both fitted to this data by maximum likelihood. The BG/NBD "
             "model lets a customer stop buying only after a repeat order, so one-time buyers "
             "count as still active; their low expected number of orders is what to read."
+            + (
+                f" Both models were fitted on a seeded sample of {fmt.whole(fitted)} customers "
+                "(the one the number of segments was chosen on) and applied to every customer."
+                if fitted < everyone
+                else ""
+            )
         ),
         Table(
             (
@@ -289,7 +297,7 @@ def _lifetime_value(summary: dict, segments: list[dict]) -> Section:
                     f"r {fmt.score(orders['r'])}, α {fmt.score(orders['alpha'])}, "
                     f"a {fmt.score(orders['a'])}, b {fmt.score(orders['b'])}",
                     fmt.one(orders["log_likelihood"]),
-                    fmt.whole(summary["totals"]["customers"]),
+                    fmt.whole(fitted),
                     "yes" if orders["converged"] else "no",
                 ),
                 (
