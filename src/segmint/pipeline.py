@@ -325,7 +325,8 @@ def _profile(
     if attributes_frame is not None:
         attributes = describe_attributes(customers, labels, attributes_frame, k)
     everyone = figures.Group.of(customers)
-    groups = [figures.Group.of(customers[labels == i]) for i in range(k)]
+    narrow = customers[list(figures.GROUP_COLUMNS)]  # not every column once per segment
+    groups = [figures.Group.of(narrow[labels == i]) for i in range(k)]
     segments = describe_segments(model.names_, traits, groups, everyone, categories)
     if attributes is not None:
         for entry in segments:

@@ -208,7 +208,7 @@ def segment_map(customers: pd.DataFrame, summary: dict, model_json: dict) -> tup
     coords = (X[rows] - X.mean(axis=0)) @ components.T
     centres = (model.centers_ - X.mean(axis=0)) @ components.T
     labels = customers["segment_id"].to_numpy()[rows]
-    ids = customers["customer_id"].astype(str).to_numpy()[rows]
+    ids = customers["customer_id"].to_numpy()[rows].astype(str)
     names = segment_names(summary)
     groups = tuple(
         Points(
