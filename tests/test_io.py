@@ -478,3 +478,23 @@ def test_encoding_check_skips_ascii_but_not_a_split_character(tmp_path, monkeypa
     # An invalid byte long after many ASCII chunks is still found.
     path.write_bytes(b"x" * 1000 + "€".encode("cp1252") + b"\n")
     assert text.detect_encoding(path, False) == "cp1252"
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_legacy_bytes_past_the_checked_head_are_read_as_cp1252(tmp_path, monkeypatch, compressed):
+    # The run checks only the head (here 64 bytes) for UTF-8; DuckDB stops at the 'é' far
+    # below it, and the run opens the file again with the whole check.
+    from segmint.io import text
+
+    monkeypatch.setattr(text, "HEAD_BYTES", 64)
+    rows = [f"A{i:03d},2024-01-{1 + i % 28:02d},{10 + i}" for i in range(60)]
+    rows += ["José,2024-01-10,10.00", "José,2024-01-20,5.50"]
+    data = ("customer,date,amount\n" + "\n".join(rows) + "\n").encode("cp1252")
+    assert data.index("é".encode("cp1252")) > 64
+    path = tmp_path / ("late.csv.gz" if compressed else "late.csv")
+    path.write_bytes(gzip.compress(data) if compressed else data)
+    assert text.detect_encoding(path, compressed, 64) == "utf-8"  # what the head says
+    table = run(path)
+    assert table.loc["José", "frequency"] == 2
+    assert table.loc["José", "monetary"] == pytest.approx(15.5)
+    assert len(table) == 61

@@ -48,12 +48,19 @@ class Lines:
 
 
 def open_lines(
-    con: duckdb.DuckDBPyConnection, inputs: Sequence[Any], settings: Settings, workdir: Path
+    con: duckdb.DuckDBPyConnection,
+    inputs: Sequence[Any],
+    settings: Settings,
+    workdir: Path,
+    whole_encoding: bool = True,
 ) -> Lines:
-    """Return every input as one relation `lines` with its roles found and its formats detected."""
+    """Return every input as one relation `lines` with its roles found and its formats detected.
+
+    whole_encoding: see sources.open_source.
+    """
     if not inputs:
         raise InputError("no input given: name one or more transaction files")
-    sources = [open_source(con, item, workdir) for item in inputs]
+    sources = [open_source(con, item, workdir, whole_encoding) for item in inputs]
     union = "\nUNION ALL BY NAME\n".join(f"SELECT * FROM {s.view}" for s in sources)
     con.execute(f"CREATE OR REPLACE TEMP VIEW raw_lines AS {union}")
     all_columns = list(dict.fromkeys(c for s in sources for c in s.columns))

@@ -46,14 +46,20 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def open_source(con: duckdb.DuckDBPyConnection, source: Any, workdir: Path) -> Source:
-    """Return the source (path, ``duckdb:PATH::TABLE``, DataFrame or Arrow table) as a text view."""
+def open_source(
+    con: duckdb.DuckDBPyConnection, source: Any, workdir: Path, whole_encoding: bool = True
+) -> Source:
+    """Return the source (path, ``duckdb:PATH::TABLE``, DataFrame or Arrow table) as a text view.
+
+    whole_encoding=False checks only the head of a text file for UTF-8 (text.HEAD_BYTES):
+    for a caller that opens it again with True when DuckDB finds the rest is not UTF-8.
+    """
     view = f"src_{next(_counter)}"
     if isinstance(source, (str, os.PathLike)):
         spec = os.fspath(source)
         if spec.startswith(DUCKDB_PREFIX):
             return _open_duckdb_table(con, spec, view)
-        return _open_file(con, Path(spec), view, workdir)
+        return _open_file(con, Path(spec), view, workdir, whole_encoding)
     return _open_frame(con, source, view)
 
 
@@ -64,6 +70,8 @@ def _text_view(
     try:
         columns = con.sql(f"SELECT * FROM {select_from} LIMIT 0").columns
     except duckdb.Error as exc:
+        if text.NOT_UTF8 in str(exc):
+            raise  # only the head was checked: the caller checks the whole file (pipeline)
         raise InputError(f"{name}: cannot be read ({_first_line(exc)})") from None
     if not columns:
         raise InputError(f"{name}: has no columns")
@@ -72,7 +80,9 @@ def _text_view(
     return tuple(columns)
 
 
-def _open_file(con: duckdb.DuckDBPyConnection, path: Path, view: str, workdir: Path) -> Source:
+def _open_file(
+    con: duckdb.DuckDBPyConnection, path: Path, view: str, workdir: Path, whole_encoding: bool
+) -> Source:
     name = str(path)
     if not path.exists():
         raise InputError(f"{name}: no such file")
@@ -90,15 +100,22 @@ def _open_file(con: duckdb.DuckDBPyConnection, path: Path, view: str, workdir: P
         return Source(name, view, columns, "parquet")
     if magic.startswith(b"PK\x03\x04"):
         return _open_excel(con, path, view)
-    return _open_delimited(con, path, view, workdir, compressed=magic.startswith(b"\x1f\x8b"))
+    compressed = magic.startswith(b"\x1f\x8b")
+    return _open_delimited(con, path, view, workdir, compressed, whole_encoding)
 
 
 def _open_delimited(
-    con: duckdb.DuckDBPyConnection, path: Path, view: str, workdir: Path, compressed: bool
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    view: str,
+    workdir: Path,
+    compressed: bool,
+    whole_encoding: bool,
 ) -> Source:
     name = str(path)
     _reject_binary(path, compressed)
-    encoding = text.detect_encoding(path, compressed)
+    head = None if whole_encoding else text.HEAD_BYTES
+    encoding = text.detect_encoding(path, compressed, head)
     lines = text.first_lines(path, compressed, encoding)
     if not lines:
         raise InputError(f"{name}: the file is empty")

@@ -36,8 +36,18 @@ def open_binary(path: Path, compressed: bool):
     return gzip.open(path, "rb") if compressed else open(path, "rb")
 
 
-def detect_encoding(path: Path, compressed: bool) -> str:
-    """Return 'utf-8', 'utf-8-sig', 'utf-16' or 'cp1252' for the whole file."""
+# What a run checks before DuckDB reads a file: DuckDB itself stops at the first byte that is
+# not UTF-8 ("not utf-8 encoded"), and the run then checks the whole file (NOT_UTF8 below).
+HEAD_BYTES = 1 << 23
+NOT_UTF8 = "not utf-8 encoded"
+
+
+def detect_encoding(path: Path, compressed: bool, head_bytes: int | None = None) -> str:
+    """Return 'utf-8', 'utf-8-sig', 'utf-16' or 'cp1252' for the whole file.
+
+    With head_bytes, only that many bytes are checked: a file whose head is UTF-8 is taken
+    as UTF-8 (a reader that fails later on the rest must check again, whole).
+    """
     with open_binary(path, compressed) as handle:
         head = handle.read(4)
         if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
@@ -45,12 +55,16 @@ def detect_encoding(path: Path, compressed: bool) -> str:
         encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
         decoder = codecs.getincrementaldecoder("utf-8")()
         data = head
+        seen = len(data)
         try:
             while data:
                 # ASCII needs no decoding, unless a multi-byte character is pending.
                 if not (data.isascii() and not decoder.getstate()[0]):
                     decoder.decode(data)
-                data = handle.read(_CHUNK)
+                if head_bytes is not None and seen >= head_bytes:
+                    return encoding  # a character cut at the end of the head is not an error
+                data = handle.read(_CHUNK if head_bytes is None else min(_CHUNK, head_bytes))
+                seen += len(data)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             return "cp1252"
