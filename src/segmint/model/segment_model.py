@@ -143,9 +143,9 @@ class SegmentModel:
                     everyone=sample is not None, score_everyone=score_everyone,
                     silhouette_at=silhouette_at)  # fmt: skip
         with one_thread():
-            # The k are fitted from both ends at once: a helper process (forked here, before
-            # this process runs any OpenMP, with one thread) from the largest, this one from
-            # the smallest. Spark's scoring runs where its session is: here.
+            # The k are fitted from both ends at once: a helper process (forked here, inside
+            # the one-thread limit, which it inherits) from the largest, this one from the
+            # smallest. Spark's scoring runs where its session is: here.
             helping = helper() if score_everyone is None else nullcontext(Helper(None))
             try:
                 with helping as work:
@@ -336,7 +336,7 @@ def revenue_order(revenue: np.ndarray) -> list[int]:
 
 
 # What every k's fit reads, set by SegmentModel.fit before a helper process is forked (which
-# then shares it, unpickled).
+# then shares it, unpickled); one fit at a time in a process.
 _FIT: dict[str, Any] = {}
 
 
