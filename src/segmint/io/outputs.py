@@ -183,6 +183,7 @@ def _copy_csv(table: pa.Table, path: Path, header: bool) -> None:
     ]
     replace = f" REPLACE ({', '.join(safe)})" if safe else ""
     with duckdb.connect(config={"threads": 1}) as con:
+        con.execute("SET enable_progress_bar = false")  # no bar on stdout from a library
         con.register("customer_table", table)
         con.execute(
             f"COPY (SELECT *{replace} FROM customer_table) "

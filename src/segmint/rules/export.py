@@ -164,6 +164,7 @@ def write_audiences(
     if contacts is not None and len(contacts.columns) > 1:
         table = table.merge(contacts, on="customer_id", how="left")
     with duckdb.connect(config={"threads": 1}) as con:
+        con.execute("SET enable_progress_bar = false")  # no bar on stdout from a library
         con.register("audience", pa.Table.from_pandas(table, preserve_index=False))
         for segment, file_name in enumerate(audience_files(names)):
             path = str(target / file_name).replace("'", "''")
