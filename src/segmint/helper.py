@@ -21,7 +21,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -81,6 +81,23 @@ def helper() -> Iterator[Helper]:
         yield Helper(pool)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def from_both_ends(
+    fn: Callable[[Any], T], items: Sequence[Any], fork: bool = True
+) -> Iterator[Callable[[int], T]]:
+    """Yield result(i) = fn(items[i]): a helper computes from the last item back while the
+    caller, asking in order, computes from the first on; they meet in the middle.
+
+    fork=False (or fewer than two items) computes everything in the caller, on demand.
+    """
+    if not fork or len(items) < 2:
+        yield lambda i: fn(items[i])
+        return
+    with helper() as work:
+        tasks = {i: work.submit(fn, items[i]) for i in reversed(range(len(items)))}
+        yield lambda i: tasks[i].result()
 
 
 def can_fork() -> bool:

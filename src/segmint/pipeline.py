@@ -172,18 +172,16 @@ def _run(
         # Text files are checked for UTF-8 on their head only (the whole check read 3.6 GB
         # at 50M lines); where DuckDB then meets a byte that is not UTF-8, the inputs are
         # opened again with the whole check (which finds cp1252 and rewrites them).
-        try:
-            with stage("read"):
-                lines = open_lines(con, inputs, config, Path(workdir), whole_encoding=False)
-            with stage("clean"):
-                cleaned = clean(con, lines, config)
-        except duckdb.InvalidInputException as exc:
-            if NOT_UTF8 not in str(exc):
-                raise
-            with stage("read"):
-                lines = open_lines(con, inputs, config, Path(workdir))
-            with stage("clean"):
-                cleaned = clean(con, lines, config)
+        for whole_encoding in (False, True):
+            try:
+                with stage("read"):
+                    lines = open_lines(con, inputs, config, Path(workdir), whole_encoding)
+                with stage("clean"):
+                    cleaned = clean(con, lines, config)
+                break
+            except duckdb.InvalidInputException as exc:
+                if whole_encoding or NOT_UTF8 not in str(exc):
+                    raise
         with stage("features"):
             customers = customer_features(
                 con, cleaned.as_of, lines.has("quantity"), lines.has("category")

@@ -7,8 +7,9 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +17,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from segmint.errors import OutputError
+from segmint.io.sources import literal, quote
 
 if TYPE_CHECKING:
+    import duckdb
+
     from segmint.pipeline import SegmentationResult
 
 TEXT_COLUMNS = ("customer_id", "segment_name", "rfm_segment")
@@ -170,33 +174,36 @@ def write_csv(table: pa.Table, path: Path, parts: int = CSV_PARTS) -> None:
             file.unlink()
 
 
-def _copy_csv(table: pa.Table, path: Path, header: bool) -> None:
+@contextmanager
+def copying(table: pa.Table, name: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a one-thread DuckDB connection with `table` registered as `name`, for COPY ... TO.
+
+    One thread each: the callers write several files at once. No progress bar: a library
+    writing a large table must not print on stdout.
+    """
     import duckdb
 
-    starts = ", ".join(_sql_string(c) for c in FORMULA_START)
-    quote = _sql_string("'")
+    with duckdb.connect(config={"threads": 1}) as con:
+        con.execute("SET enable_progress_bar = false")
+        con.register(name, table)
+        yield con
+
+
+def _copy_csv(table: pa.Table, path: Path, header: bool) -> None:
+    starts = ", ".join(literal(c) for c in FORMULA_START)
+    apostrophe = literal("'")
     safe = [
-        f"CASE WHEN left({_ident(c)}, 1) IN ({starts}) THEN {quote} || {_ident(c)} "
-        f"ELSE {_ident(c)} END AS {_ident(c)}"
+        f"CASE WHEN left({quote(c)}, 1) IN ({starts}) THEN {apostrophe} || {quote(c)} "
+        f"ELSE {quote(c)} END AS {quote(c)}"
         for c in TEXT_COLUMNS
         if c in table.column_names
     ]
     replace = f" REPLACE ({', '.join(safe)})" if safe else ""
-    with duckdb.connect(config={"threads": 1}) as con:
-        con.execute("SET enable_progress_bar = false")  # no bar on stdout from a library
-        con.register("customer_table", table)
+    with copying(table, "customer_table") as con:
         con.execute(
             f"COPY (SELECT *{replace} FROM customer_table) "
-            f"TO {_sql_string(str(path))} (HEADER {str(header).upper()}, DELIMITER ',')"
+            f"TO {literal(str(path))} (HEADER {str(header).upper()}, DELIMITER ',')"
         )
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _json_ready(value: Any) -> Any:

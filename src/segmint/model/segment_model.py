@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from segmint.errors import InputError, UsageError
-from segmint.helper import Helper, helper
+from segmint.helper import from_both_ends
 from segmint.model.feature_sets import apply_transform, transform_of
 from segmint.model.sampling import sample_positions
 from segmint.model.selection import (
@@ -146,13 +145,11 @@ class SegmentModel:
             # The k are fitted from both ends at once: a helper process (forked here, inside
             # the one-thread limit, which it inherits) from the largest, this one from the
             # smallest. Spark's scoring runs where its session is: here.
-            helping = helper() if score_everyone is None else nullcontext(Helper(None))
             try:
-                with helping as work:
-                    tasks = {k: work.submit(_fit_k, k) for k in reversed(ks)}
-                    for k in ks:
+                with from_both_ends(_fit_k, ks, fork=score_everyone is None) as fitted:
+                    for i, k in enumerate(ks):
                         clock.tick(f"k = {k}")
-                        centers, labels_at, score = tasks[k].result()
+                        centers, labels_at, score = fitted(i)
                         fits[k] = centers
                         scores.append(score)
                         silhouette_labels.append(labels_at)

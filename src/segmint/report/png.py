@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from segmint.helper import helper
+from segmint.helper import from_both_ends
 from segmint.report.charts import (
     BarPanel,
     BoxPanel,
@@ -67,12 +67,8 @@ def drawing(charts: Sequence[Chart]) -> Iterator[Callable[[int], bytes]]:
     caller draws from the first one on; a chart the helper has started is taken from it.
     Enter this before starting threads (see segmint.helper).
     """
-    if len(charts) < 2:
-        yield lambda i: render_png(charts[i])
-        return
-    with helper() as work:
-        tasks = {i: work.submit(render_png, charts[i]) for i in reversed(range(len(charts)))}
-        yield lambda i: tasks[i].result()
+    with from_both_ends(render_png, charts) as drawn:
+        yield drawn
 
 
 def _labels_on_top(panel: Panel) -> bool:

@@ -155,20 +155,20 @@ def write_audiences(
     Written by DuckDB (quoting only where needed, as pandas would; 0.9 s → 0.2 s for
     600,000 customers), in the per-customer table's order.
     """
-    import duckdb
     import pyarrow as pa
+
+    from segmint.io.outputs import copying
+    from segmint.io.sources import literal
 
     target = folder / "audiences"
     target.mkdir()
     table = customers[["customer_id", "segment_id"]]
     if contacts is not None and len(contacts.columns) > 1:
         table = table.merge(contacts, on="customer_id", how="left")
-    with duckdb.connect(config={"threads": 1}) as con:
-        con.execute("SET enable_progress_bar = false")  # no bar on stdout from a library
-        con.register("audience", pa.Table.from_pandas(table, preserve_index=False))
+    with copying(pa.Table.from_pandas(table, preserve_index=False), "audience") as con:
         for segment, file_name in enumerate(audience_files(names)):
-            path = str(target / file_name).replace("'", "''")
             con.execute(
                 "COPY (SELECT * EXCLUDE (segment_id) FROM audience "
-                f"WHERE segment_id = {int(segment)}) TO '{path}' (HEADER, DELIMITER ',')"
+                f"WHERE segment_id = {int(segment)}) "
+                f"TO {literal(str(target / file_name))} (HEADER, DELIMITER ',')"
             )
