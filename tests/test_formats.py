@@ -361,3 +361,24 @@ def test_non_numbers_are_null_and_non_finite_kept():
     assert math.isnan(values[1])
     assert values[2] == math.inf and values[3] == -math.inf
     assert values[4] == 2.0
+
+
+def test_decimal_comma_column_with_a_decimal_point_value():
+    # '2.50' cannot be a thousands group: in a decimal-comma column it is still 2.5, not 250.
+    assert read_numbers(["1,5", "2.50", "1.234", "1.234,5", "7"], ",") == [
+        1.5,
+        2.5,
+        1234.0,
+        1234.5,
+        7.0,
+    ]
+
+
+def test_comma_that_is_no_thousands_separator_is_not_removed():
+    # Detected as decimal point from the sample; a later '1,5' is neither 15 nor 1.5: unread.
+    reading = detect_number_reading(["1,234.50", "12,345", "3.25"], ",")
+    assert not reading.decimal_comma
+    with duckdb.connect() as con:
+        values = ["1,5", "1,234,567.5", "12,34", "-1,000"]
+        rows = con.execute(f"SELECT {reading.sql('v')} FROM unnest(?) AS t(v)", [values]).fetchall()
+    assert [r[0] for r in rows] == [None, 1234567.5, None, -1000.0]

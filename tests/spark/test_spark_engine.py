@@ -234,3 +234,30 @@ def test_encodings_spark_reads_and_those_it_refuses(spark, tmp_path):
         path.write_bytes(text.encode(encoding))
         with pytest.raises(UsageError, match=f"this file is {encoding.upper()}"):
             segment_on_spark(spark, path, k=3)
+
+
+def test_decimal_comma_amounts_equal_the_duckdb_engine(spark, tmp_path):
+    """A semicolon file of decimal-comma amounts, some written with a decimal point or
+    thousands dots: both engines read each as the same number as the original file."""
+    original = pd.read_csv(DATA / "cdnow_sample.csv", dtype=str)
+    amounts = original["amount"].astype(float)
+    written = [f"{a:.2f}".replace(".", ",") for a in amounts]
+    for i in range(0, len(written), 7):  # a decimal point in a decimal-comma column
+        written[i] = f"{amounts[i]:.2f}"
+    for i in range(3, len(written), 11):  # a thousands dot: 1.029,33 for 1029.33
+        amounts[i] += 1000
+        whole, cents = f"{amounts[i]:.2f}".split(".")
+        written[i] = f"{whole[:-3]}.{whole[-3:]},{cents}"
+    path = tmp_path / "comma.csv"
+    frame = original.assign(amount=written)
+    frame.to_csv(path, sep=";", index=False)
+    kept = ~frame.duplicated()  # exact duplicate rows count once
+    run = segment_on_spark(spark, path, k=3, n_init=2, clv=False)
+    duck = segment(path, k=3, n_init=2, clv=False)
+    table = run.customers.toPandas().sort_values("customer_id").reset_index(drop=True)
+    expected = duck.customers.sort_values("customer_id").reset_index(drop=True)
+    by_customer = amounts[kept].groupby(original["customer_id"][kept]).sum().round(2)
+    assert duck.summary["input"]["rows_dropped"]["invalid_amount"] == 0
+    monetary = expected.set_index("customer_id")["monetary"].round(2)
+    assert (monetary - by_customer.reindex(monetary.index)).abs().max() < 0.005
+    assert (table["monetary"].round(2) == expected["monetary"].round(2)).all()

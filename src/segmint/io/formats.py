@@ -193,6 +193,8 @@ def _detect(
 _PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$", re.I)
 _COMMA_DECIMAL = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*,\d+$|^[+-]?\d+,\d+$")
 _NOT_THOUSANDS = re.compile(r",(\d{1,2}|\d{4,})$")
+_DOT_THOUSANDS = r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$"
+_COMMA_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
 _SYMBOLS = re.compile(r"[£$€¥\s]")
 
 
@@ -209,12 +211,22 @@ class NumberReading:
         if self.strip_symbols:
             text = f"regexp_replace({text}, '[£$€¥[:space:]]', '', 'g')"
         if self.decimal_comma:
-            text = f"replace(replace({text}, '.', ''), ',', '.')"
-            return f"TRY_CAST({text} AS DOUBLE)"
+            # Dots are thousands separators only in groups of three (1.234,5; 1.234); a
+            # value such as 2.50 in the same column has a decimal point, not 250.
+            grouped = f"replace(replace({text}, '.', ''), ',', '.')"
+            return (
+                f"CASE WHEN regexp_matches({text}, '{_DOT_THOUSANDS}') "
+                f"THEN TRY_CAST({grouped} AS DOUBLE) "
+                f"ELSE TRY_CAST(replace({text}, ',', '.') AS DOUBLE) END"
+            )
         # A value that casts as it is has no comma or symbol to remove, and the cast
-        # ignores surrounding spaces: the same number, without copying the text.
-        text = f"replace({text}, ',', '')"
-        return f"coalesce(TRY_CAST({value} AS DOUBLE), TRY_CAST({text} AS DOUBLE))"
+        # ignores surrounding spaces: the same number, without copying the text. Commas
+        # are thousands separators only in groups of three (1,234.5); 1,5 is not 15.
+        return (
+            f"coalesce(TRY_CAST({value} AS DOUBLE), "
+            f"CASE WHEN NOT contains({text}, ',') OR regexp_matches({text}, '{_COMMA_THOUSANDS}') "
+            f"THEN TRY_CAST(replace({text}, ',', '') AS DOUBLE) END)"
+        )
 
 
 def detect_number_reading(values: list[str], delimiter: str | None) -> NumberReading:
