@@ -866,3 +866,18 @@ def test_report_html_for_a_million_customers_stays_under_8_mb(run: Run) -> None:
     size = len(html.encode("utf-8"))
     assert 4_000_000 < size < 8_000_000  # plotly.js alone is over 4 MB
     assert html.count('data-chart="') == len(json.loads(script_block(html, "segmint-charts")))
+
+
+def test_a_marked_minimum_is_labelled_above_its_point_in_both_renderings():
+    """The chosen k of Davies-Bouldin is the lowest point: its label goes above it (clear of
+    the axis), a maximum's below; the PNG and the plotly figure place it alike."""
+    from segmint.report.charts import Line, LinePanel, Mark
+    from segmint.report.plotly_figures import _panel
+
+    line = Line("Davies-Bouldin", [3, 4, 5, 6], [1.2, 0.8, 1.0, 1.4], "#000")
+    low = LinePanel("", "k", "", (line,), marks=(Mark(4, 0.8, "k = 4"),))
+    high = LinePanel("", "k", "", (line,), marks=(Mark(6, 1.4, "k = 6"),))
+    assert low.label_above(low.marks[0]) and not high.label_above(high.marks[0])
+    axes = {"xaxis": "x", "yaxis": "y"}
+    assert _panel(low, axes)[1]["annotations"][0]["ay"] < 0  # plotly: negative is upwards
+    assert _panel(high, axes)[1]["annotations"][0]["ay"] > 0

@@ -6,6 +6,7 @@ them from summary.json and segments.parquet; html and png only draw them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -38,6 +39,12 @@ class LinePanel:
     x_percent: bool = False
     y_percent: bool = False
     integer_x: bool = False
+
+    def label_above(self, mark: Mark) -> bool:
+        """Whether a mark's label goes above its point: yes in the lower half of the panel
+        (a minimum), so that it stays clear of the x axis's tick labels."""
+        ys = [y for line in self.lines for y in line.y if y is not None and math.isfinite(y)]
+        return bool(ys) and mark.y < (min(ys) + max(ys)) / 2
 
 
 @dataclass(frozen=True)

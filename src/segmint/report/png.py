@@ -130,8 +130,10 @@ def _(panel: LinePanel, ax: Any) -> None:
     for mark in panel.marks:
         ax.plot([mark.x], [mark.y], "o", color="#333333", markersize=5)
         at_right = mark.x >= right_end
-        ax.annotate(mark.label, (mark.x, mark.y), xytext=(-12 if at_right else 12, -14),
+        above = panel.label_above(mark)
+        ax.annotate(mark.label, (mark.x, mark.y), xytext=(-12 if at_right else 12, 8 if above else -14),
                     textcoords="offset points", ha="right" if at_right else "left",
+                    va="bottom" if above else "baseline",
                     fontsize=8.5, bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#999"})  # fmt: skip
     if panel.x_percent:
         ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
