@@ -153,3 +153,37 @@ with threadpool_limits(limits=2):
 """
     result = _run(_model_case(before, 1_000))
     assert result == {"forked": True, "processes": 2, "same": True}
+
+
+def test_lifetime_values_fitted_in_the_helper_equal_those_fitted_in_the_run() -> None:
+    # The CLV models run in the helper while the run profiles the segments and learns the
+    # rules; the customer table (CLV columns included) and summary are the same either way.
+    result = _run(
+        """
+import tempfile
+from pathlib import Path
+import segmint.helper as H
+import segmint.pipeline as P
+from segmint.preload import preload
+data = Path(P.__file__).resolve().parents[3] / "shared" / "data" / "cdnow_sample.csv"
+record = tempfile.mktemp()
+fit = P._lifetime_value
+def spy(*args, **kwargs):
+    with open(record, "a") as out:
+        print(os.getpid(), file=out)
+    return fit(*args, **kwargs)
+P._lifetime_value = spy
+preload()
+helped = P.segment(data, k=4, n_init=2)
+pids = open(record).read().split()
+H.can_fork = lambda: False
+alone = P.segment(data, k=4, n_init=2)
+same_table = helped.customers.equals(alone.customers)
+strip = lambda s: {k: v for k, v in s.items() if k not in ("timings", "generated_at")}
+print(json.dumps({
+    "clv": helped.summary["clv"]["enabled"], "in_helper": pids[0] != str(os.getpid()),
+    "same": same_table and strip(helped.summary) == strip(alone.summary),
+}))
+"""
+    )
+    assert result == {"clv": True, "in_helper": True, "same": True}

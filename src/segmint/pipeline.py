@@ -27,6 +27,7 @@ from segmint.clv.per_customer import (
 from segmint.errors import InputError, UsageError
 from segmint.features.build import REPEAT_VALUE, customer_features, segment_top_categories
 from segmint.features.clean import clean, release_lines
+from segmint.helper import helper
 from segmint.io.inputs import Lines, open_lines
 from segmint.io.text import NOT_UTF8
 from segmint.lifecycle.compare import moves_since
@@ -190,38 +191,40 @@ def _run(
             clv_inputs = ModelInputs.of(customers, customers.pop(REPEAT_VALUE).to_numpy())
         with stage("model"):
             model = model_stage(customers)
-        with stage("clv"):
-            lifetime = _lifetime_value(clv_inputs, config, getattr(model, "sample_rows_", None))
-        with stage("profile"):
-            previous = None
-            if config.previous:
-                old = previous_model(config.previous, model)
-                previous = keep_identities(model, old, customers, config.previous)
-                model.renumber(previous.new_ids, previous.names, customers)
-            attributes = (
-                load_customers(con, config.customers_file, Path(workdir))
-                if config.customers_file
-                else None
-            )
-            segments = _profile(
-                con,
-                customers,
-                model,
-                attributes,
-                lines.has("category"),
-                keep_names=scoring or previous is not None,
-            )
-            _add_segment_clv(segments, lifetime, model.labels_, config.clv_horizon_days)
-        rules = None
-        if not scoring:
-            with stage("rules"):
-                rules = learn_rules(
-                    customers, model.labels_, model.names_, model.features, config.seed,
-                    config.rules_depth,
-                )  # fmt: skip
-                for entry in segments:
-                    entry["rule_text"] = rule_text(rules.rules[entry["id"]])
-                    entry["rule_fidelity"] = rules.segment_fidelity[entry["id"]]
+        fit_rows = getattr(model, "sample_rows_", None)
+        with lifetime_value_meanwhile(clv_inputs, config, fit_rows) as lifetime_value_result:
+            with stage("profile"):
+                previous = None
+                if config.previous:
+                    old = previous_model(config.previous, model)
+                    previous = keep_identities(model, old, customers, config.previous)
+                    model.renumber(previous.new_ids, previous.names, customers)
+                attributes = (
+                    load_customers(con, config.customers_file, Path(workdir))
+                    if config.customers_file
+                    else None
+                )
+                segments = _profile(
+                    con,
+                    customers,
+                    model,
+                    attributes,
+                    lines.has("category"),
+                    keep_names=scoring or previous is not None,
+                )
+            rules = None
+            if not scoring:
+                with stage("rules"):
+                    rules = learn_rules(
+                        customers, model.labels_, model.names_, model.features, config.seed,
+                        config.rules_depth,
+                    )  # fmt: skip
+                    for entry in segments:
+                        entry["rule_text"] = rule_text(rules.rules[entry["id"]])
+                        entry["rule_fidelity"] = rules.segment_fidelity[entry["id"]]
+            with stage("clv"):
+                lifetime = lifetime_value_result()
+                _add_segment_clv(segments, lifetime, model.labels_, config.clv_horizon_days)
     table = _customer_table(customers, model, lifetime)
     if previous is not None:
         previous.summary["moves"] = moves_since(config.previous, table, model.names_)
@@ -360,6 +363,36 @@ def _lifetime_value(
     if reason is not None:
         return absent(reason)
     return lifetime_value(inputs, config.clv_horizon_days, config.discount_rate, fit_rows)
+
+
+# The lifetime value job of the helper process: set before it is forked, so that the copy
+# has the inputs without pickling them (3M customers at 50M lines).
+_LIFETIME: dict[str, Any] = {}
+
+
+def _lifetime_job() -> LifetimeValue:
+    return _lifetime_value(**_LIFETIME)
+
+
+@contextmanager
+def lifetime_value_meanwhile(
+    inputs: ModelInputs, config: Settings, fit_rows: np.ndarray | None
+) -> Iterator[Callable[[], LifetimeValue]]:
+    """Yield a function returning the lifetime values, fitted in a helper process meanwhile.
+
+    The CLV models are numpy and scipy on one core; the profile and the rules that follow
+    them do not need them, so a helper (segmint.helper) fits and scores them on the other
+    core. Without a helper, or when CLV does not run, they are computed when asked for.
+    """
+    if why_not(inputs.repeat_customers, config.clv) is not None:
+        yield lambda: _lifetime_value(inputs, config, fit_rows)
+        return
+    _LIFETIME.update(inputs=inputs, config=config, fit_rows=fit_rows)
+    try:
+        with helper() as work:
+            yield work.submit(_lifetime_job).result
+    finally:
+        _LIFETIME.clear()
 
 
 def _add_segment_clv(
