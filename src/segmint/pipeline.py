@@ -50,9 +50,9 @@ STAGES = {
     "clean": "Cleaning order lines",
     "features": "Computing customer features",
     "model": "Choosing k and fitting K-means",
-    "clv": "Customer lifetime value",
     "profile": "Naming and describing segments",
     "rules": "Writing the segments as CRM rules",
+    "clv": "Customer lifetime value",  # fitted beside the profile and the rules
 }
 
 

@@ -94,8 +94,8 @@ def _(panel: LinePanel, axes: dict) -> tuple[list[dict], dict]:
     right_end = max((max(line.x) for line in panel.lines if line.x), default=0)
     annotations = [
         {"x": m.x, "y": m.y, "xref": axes["xaxis"], "yref": axes["yaxis"], "text": text(m.label),
-         "showarrow": True, "arrowhead": 2, "ax": -40 if m.x >= right_end else 40, "ay": -30 if panel.label_above(m) else 30,
-         "bgcolor": "white",
+         "showarrow": True, "arrowhead": 2, "ax": -40 if m.x >= right_end else 40,
+         "ay": -30 if panel.label_above(m) else 30, "bgcolor": "white",
          "bordercolor": "#999", "font": {"size": 11}}
         for m in panel.marks
     ]  # fmt: skip
