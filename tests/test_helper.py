@@ -174,7 +174,9 @@ def spy(*args, **kwargs):
     return fit(*args, **kwargs)
 P._lifetime_value = spy
 preload()
-helped = P.segment(data, k=4, n_init=2)
+# With progress reported, a thread watches DuckDB during the first stages; it has ended
+# before the helper is forked.
+helped = P.segment(data, k=4, n_init=2, progress=lambda text: None)
 pids = open(record).read().split()
 H.can_fork = lambda: False
 alone = P.segment(data, k=4, n_init=2)

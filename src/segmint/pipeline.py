@@ -39,6 +39,7 @@ from segmint.profile.attributes import describe_attributes, load_customers
 from segmint.profile.naming import name_segments
 from segmint.profile.segments import describe_segments
 from segmint.profile.traits import segment_traits
+from segmint.progress import watching
 from segmint.rules.export import contact_columns, rule_text
 from segmint.rules.tree import Rules, learn_rules
 from segmint.settings import Settings
@@ -158,11 +159,16 @@ def _run(
     stages = {**STAGES, **(labels or {})}
 
     @contextmanager
-    def stage(name: str) -> Iterator[None]:
+    def stage(name: str, duckdb_on: duckdb.DuckDBPyConnection | None = None) -> Iterator[None]:
+        """Time a stage; with duckdb_on, report its queries' progress and time left."""
         if progress:
             progress(stages[name])
         start = time.perf_counter()
-        yield
+        if duckdb_on is None:
+            yield
+        else:
+            with watching(duckdb_on, _sub_progress(progress, stages[name])):
+                yield
         timings[name] = round(time.perf_counter() - start, 4)
 
     with (
@@ -175,15 +181,15 @@ def _run(
         # opened again with the whole check (which finds cp1252 and rewrites them).
         for whole_encoding in (False, True):
             try:
-                with stage("read"):
+                with stage("read", con):
                     lines = open_lines(con, inputs, config, Path(workdir), whole_encoding)
-                with stage("clean"):
+                with stage("clean", con):
                     cleaned = clean(con, lines, config)
                 break
             except duckdb.InvalidInputException as exc:
                 if whole_encoding or NOT_UTF8 not in str(exc):
                     raise
-        with stage("features"):
+        with stage("features", con):
             customers = customer_features(
                 con, cleaned.as_of, lines.has("quantity"), lines.has("category")
             )
@@ -267,10 +273,15 @@ def connect(config: Settings, workdir: Path) -> duckdb.DuckDBPyConnection:
     if config.threads:
         options["threads"] = config.threads
     try:
-        return duckdb.connect(config=options)
+        con = duckdb.connect(config=options)
     except duckdb.Error as exc:
         detail = str(exc).strip().splitlines()[0]
         raise UsageError(f"--memory-limit/--threads: {detail}") from None
+    # DuckDB measures a running query's progress only with its progress bar on; it draws
+    # nothing here, and progress.watching reports the figure.
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    return con
 
 
 def _sub_progress(progress: Progress | None, stage: str) -> Progress | None:

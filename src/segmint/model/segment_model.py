@@ -29,6 +29,7 @@ from segmint.model.selection import (
     silhouettes,
 )
 from segmint.model.stability import stability
+from segmint.progress import time_left
 
 MODEL_FORMAT = "segmint-model"
 MODEL_VERSION = 1
@@ -377,6 +378,6 @@ class _Clock:
             eta = ""
             if self.done:
                 left = (time.perf_counter() - self.start) / self.done * (self.steps - self.done)
-                eta = f", about {left:.0f} s left"
+                eta = f", {time_left(left)} left"
             self.progress(f"{what} ({self.done + 1} of {self.steps}{eta})")
         self.done += 1
