@@ -498,3 +498,13 @@ def test_legacy_bytes_past_the_checked_head_are_read_as_cp1252(tmp_path, monkeyp
     assert table.loc["José", "frequency"] == 2
     assert table.loc["José", "monetary"] == pytest.approx(15.5)
     assert len(table) == 61
+
+
+def test_header_delimiter_splits_the_header_and_most_lines_alike():
+    from segmint.io.text import header_delimiter
+
+    lines = ["a,b,c", "1,2,3", '4,"x,y",6', "7,8,9", "0,0,0", "1,2"]  # the last one cut short
+    assert header_delimiter(lines) == ","
+    assert header_delimiter(["a;b;c", "1;2,5;3", "4;5;6"]) == ";"
+    assert header_delimiter(["only one column", "x", "y"]) is None
+    assert header_delimiter(["a,b", "1", "2", "3"]) is None  # the lines do not split alike

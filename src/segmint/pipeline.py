@@ -29,6 +29,7 @@ from segmint.features.build import REPEAT_VALUE, customer_features, segment_top_
 from segmint.features.clean import clean, release_lines
 from segmint.helper import helper
 from segmint.io.inputs import Lines, open_lines
+from segmint.io.sources import read_error
 from segmint.io.text import NOT_UTF8
 from segmint.lifecycle.compare import moves_since
 from segmint.lifecycle.identity import keep_identities, previous_model
@@ -303,8 +304,7 @@ def input_errors(inputs: list[Any]) -> Iterator[None]:
         names = ", ".join(
             str(i) if isinstance(i, (str, Path)) else type(i).__name__ for i in inputs
         )
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{names}: cannot be read ({detail})") from None
+        raise InputError(f"{names}: cannot be read ({read_error(exc)})") from None
 
 
 def _fit(

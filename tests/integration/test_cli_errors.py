@@ -152,6 +152,28 @@ def truncated_gzip(d: Path) -> Setup:
     return Setup([path], names=(str(path),))
 
 
+def _cut_short(path: Path, repeats: int) -> Setup:
+    """A CSV cut in the middle of its last line (an interrupted export)."""
+    text = "customer_id,date,amount\n" + "".join(",".join(r) + "\n" for r in valid_rows() * repeats)
+    text += "c9,2010-0"
+    path.write_text(text, encoding="utf-8")
+    last = text.count("\n") + 1
+    return Setup(
+        [path], names=(str(path),), patterns=(rf"line {last:,} has 2 fields\b.*header has 3",)
+    )
+
+
+@case
+def cut_short_in_the_sniffed_lines(d: Path) -> Setup:
+    # DuckDB's sniffer sees the short line and finds no dialect: the header's delimiter is used.
+    return _cut_short(d / "cut.csv", 2)
+
+
+@case
+def cut_short_after_the_sniffed_lines(d: Path) -> Setup:
+    return _cut_short(d / "cut_late.csv", 1200)  # 25,201 lines: beyond the 20,480 sniffed
+
+
 @case
 def damaged_xlsx(d: Path) -> Setup:
     path = d / "book.xlsx"

@@ -18,7 +18,7 @@ from segmint.io.formats import (
     detect_date_reading,
     detect_number_reading,
 )
-from segmint.io.sources import Source, open_source, quote
+from segmint.io.sources import Source, open_source, quote, read_error
 from segmint.settings import Settings
 
 NUMERIC_ROLES = ("quantity", "unit_price", "amount")
@@ -132,9 +132,7 @@ def _require_rows(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None
         try:
             has_row = con.execute(f"SELECT 1 FROM {source.view} LIMIT 1").fetchone()
         except duckdb.Error as exc:
-            raise InputError(
-                f"{source.name}: cannot be read ({str(exc).splitlines()[0]})"
-            ) from None
+            raise InputError(f"{source.name}: cannot be read ({read_error(exc)})") from None
         if not has_row:
             raise InputError(f"{source.name}: has a header but no rows")
 

@@ -6,8 +6,10 @@ Reading everything as text keeps identifiers exactly as written (``00042`` stays
 
 from __future__ import annotations
 
+import csv
 import itertools
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,7 +74,7 @@ def _text_view(
     except duckdb.Error as exc:
         if text.NOT_UTF8 in str(exc):
             raise  # only the head was checked: the caller checks the whole file (pipeline)
-        raise InputError(f"{name}: cannot be read ({_first_line(exc)})") from None
+        raise InputError(f"{name}: cannot be read ({read_error(exc)})") from None
     if not columns:
         raise InputError(f"{name}: has no columns")
     casts = ", ".join(f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in columns)
@@ -127,9 +129,23 @@ def _open_delimited(
         )
     reader = f"read_csv({literal(str(readable))}, all_varchar = true"
     reader += ", delim = '\\t'" if whitespace else ""
-    reader += ")"
-    columns = _text_view(con, view, reader, name)
+    columns = _text_view(con, view, reader + ")", name)
     delimiter = "\t" if whitespace else _sniffed_delimiter(con, readable)
+    if len(columns) == 1 and not whitespace:
+        # One column although the first lines split alike on a delimiter: DuckDB's sniffer
+        # gave up, e.g. on a line with fewer fields (an export cut short). Read it with that
+        # delimiter and the header's names, so that such a line is named when it is met
+        # (pipeline.input_errors), as in a file where the sniffer did not see it.
+        found = text.header_delimiter(lines)
+        header = next(csv.reader(lines[:1], delimiter=found)) if found else []
+        if header and all(header) and len(set(header)) == len(header):
+            names = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in header)
+            reader = (
+                f"read_csv({literal(str(readable))}, delim = {literal(found)}, quote = '\"', "
+                f"escape = '\"', header = true, auto_detect = false, columns = {{{names}}}"
+            )
+            columns = _text_view(con, view, reader + ")", name)
+            delimiter = found
     return Source(name, view, columns, "csv", delimiter, encoding, whitespace)
 
 
@@ -244,3 +260,21 @@ def _integral_floats_as_ints(table: Any) -> Any:
 def _first_line(exc: BaseException) -> str:
     message = str(exc).strip().splitlines()
     return message[0] if message else type(exc).__name__
+
+
+# DuckDB's message for a CSV line with another number of fields than the header.
+_WRONG_WIDTH = re.compile(
+    r"CSV Error on Line: (\d+).*?Expected Number of Columns: (\d+) Found: (\d+)", re.S
+)
+
+
+def read_error(exc: BaseException) -> str:
+    """Return what went wrong in reading a file, in one line, from DuckDB's error."""
+    wrong = _WRONG_WIDTH.search(str(exc))
+    if wrong is None:
+        return _first_line(exc)
+    line, expected, found = wrong.groups()
+    return (
+        f"line {int(line):,} has {found} fields where the header has {expected}; "
+        "is the file cut short, or a value not quoted?"
+    )

@@ -8,6 +8,7 @@ encodings (cp1252 / latin-1, UTF-16) and whitespace-aligned columns (runs of spa
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
 import re
 import zlib
@@ -100,6 +101,23 @@ def is_whitespace_aligned(lines: list[str]) -> bool:
         and widths.pop() >= 2
         and any("  " in line or "\t" in line for line in lines)
     )
+
+
+def header_delimiter(lines: list[str]) -> str | None:
+    """Return the delimiter that splits the header and most of the first lines alike, or None.
+
+    For a file whose dialect DuckDB's sniffer did not find: a last line cut short (a
+    truncated export) makes it read every line as one column.
+    """
+    best = None
+    for delimiter in _DELIMITERS:
+        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        if len(widths) < 2 or widths[0] < 2:
+            continue
+        alike = sum(w == widths[0] for w in widths[1:]) / (len(widths) - 1)
+        if alike >= 0.8 and (best is None or widths[0] > best[1]):
+            best = (delimiter, widths[0])
+    return best[0] if best else None
 
 
 def rewrite_as_utf8(
