@@ -200,6 +200,11 @@ def test_cli_bad_input_and_settings_with_spark(tmp_path, capsys):
     assert main(["run", str(DATA / "cdnow_sample.csv"), "--out", str(out), "--engine", "spark",
                  "--previous", str(tmp_path)]) == 2  # fmt: skip
     assert "not supported by the Spark engine" in capsys.readouterr().err
+    cut = tmp_path / "cut.csv"  # an export cut short: its last line has 2 of 4 fields
+    text = (DATA / "cdnow_sample.csv").read_text()
+    cut.write_text(text + text.split("\n", 1)[1] * 3 + "18008,19970")
+    assert main(["run", str(cut), "--out", str(out), "--engine", "spark"]) == 2
+    assert "line 27,678 has 2 fields where the header has 4" in capsys.readouterr().err
     assert not out.exists()
 
 

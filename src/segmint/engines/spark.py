@@ -141,6 +141,9 @@ def read_source(spark: Any, source: Any) -> Any:
         )
     reader = spark.read.option("header", True).option("inferSchema", False)
     reader = reader.option("sep", source.delimiter or ",").option("encoding", charset)
+    # A line with another number of fields than the header stops the run, as with DuckDB
+    # (Spark's default would pad it with nulls).
+    reader = reader.option("mode", "FAILFAST")
     frame = reader.csv(source.name)
     columns = [c.lstrip("\ufeff") for c in frame.columns]  # a UTF-8 byte-order mark
     if tuple(columns) != source.columns:

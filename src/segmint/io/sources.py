@@ -129,24 +129,45 @@ def _open_delimited(
         )
     reader = f"read_csv({literal(str(readable))}, all_varchar = true"
     reader += ", delim = '\\t'" if whitespace else ""
-    columns = _text_view(con, view, reader + ")", name)
+    try:
+        columns = _text_view(con, view, reader + ")", name)
+    except InputError as exc:
+        failed: InputError | None = exc
+        columns = ()
+    else:
+        failed = None
     delimiter = "\t" if whitespace else _sniffed_delimiter(con, readable)
-    if len(columns) == 1 and not whitespace:
-        # One column although the first lines split alike on a delimiter: DuckDB's sniffer
-        # gave up, e.g. on a line with fewer fields (an export cut short). Read it with that
+    if len(columns) <= 1 and not whitespace:
+        # No dialect found (an error, or every line read as one column) although the first
+        # lines split alike on a delimiter: DuckDB's sniffer gives up on a line with fewer
+        # fields, such as the last line of an export cut short. Read the file with that
         # delimiter and the header's names, so that such a line is named when it is met
-        # (pipeline.input_errors), as in a file where the sniffer did not see it.
-        found = text.header_delimiter(lines)
-        header = next(csv.reader(lines[:1], delimiter=found)) if found else []
-        if header and all(header) and len(set(header)) == len(header):
-            names = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in header)
-            reader = (
-                f"read_csv({literal(str(readable))}, delim = {literal(found)}, quote = '\"', "
-                f"escape = '\"', header = true, auto_detect = false, columns = {{{names}}}"
-            )
+        # (pipeline.input_errors), as it is where the sniffer did not see it.
+        explicit = _header_reader(readable, lines)
+        if explicit is not None:
+            reader, delimiter = explicit
             columns = _text_view(con, view, reader + ")", name)
-            delimiter = found
+            failed = None
+    if failed is not None:
+        raise failed
     return Source(name, view, columns, "csv", delimiter, encoding, whitespace)
+
+
+def _header_reader(path: Path, lines: list[str]) -> tuple[str, str] | None:
+    """Return a read_csv call (without its closing parenthesis) with the delimiter of the
+    first lines and the header's names, and that delimiter; None when they do not say."""
+    found = text.header_delimiter(lines)
+    if found is None:
+        return None
+    header = next(csv.reader(lines[:1], delimiter=found))
+    if not all(header) or len(set(header)) != len(header):
+        return None
+    names = ", ".join(f"{literal(c.lstrip(chr(0xFEFF)))}: 'VARCHAR'" for c in header)
+    reader = (
+        f"read_csv({literal(str(path))}, delim = {literal(found)}, quote = '\"', escape = '\"', "
+        f"header = true, auto_detect = false, columns = {{{names}}}"
+    )
+    return reader, found
 
 
 def _sniffed_delimiter(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
