@@ -29,7 +29,6 @@ from segmint.report.palette import segment_colour
 from segmint.report.plan import HORIZONS, implementation_plan, segment_kpis
 from segmint.rules.export import NO_RULE
 
-STAGE_NAMES = ("read", "clean", "features", "model", "clv", "profile", "rules")
 # Below this share of a segment caught by its rules, the report says so plainly.
 RULES_SHORT = 0.70
 
@@ -429,11 +428,9 @@ def _technical(summary: dict, model_json: dict) -> Section:
     _rules_details(section, summary)
     for warning in summary.get("warnings", []):
         section.add(Callout(f"Warning: {warning}."))
-    timings = tuple(
-        (stage, fmt.seconds(summary["timings"][stage]))
-        for stage in STAGE_NAMES
-        if stage in summary["timings"]
-    )
+    # In the order the run went through its stages (the CLV, fitted beside the profile and
+    # the rules, last: its time is the wait for it).
+    timings = tuple((stage, fmt.seconds(seconds)) for stage, seconds in summary["timings"].items())
     section.add(Table(("stage", "time"), timings, "lr"))
     versions = ", ".join(f"{name} {v}" for name, v in summary.get("versions", {}).items())
     section.add(Paragraph(f"Versions: {versions}. Generated {summary['generated_at']}."))
