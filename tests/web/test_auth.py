@@ -103,3 +103,49 @@ def test_loopback_server_refuses_other_host_names(tmp_path: Path) -> None:
     with TestClient(app, base_url="http://127.0.0.1:8000") as client:
         assert client.get("/").status_code == 200
         assert client.get("/", headers={"host": "evil.example"}).status_code == 400
+
+
+def test_wrong_tokens_from_one_address_are_refused_for_a_while(tmp_path: Path) -> None:
+    """After 10 wrong tokens within a minute (form or bearer), the address gets 429 with
+    Retry-After, even for the right token, until the oldest wrong one is a minute old."""
+    from segmint.web.app import Attempts
+
+    now = [1000.0]
+    app = create_app(tmp_path, token=TOKEN, workers=1)
+    app.state.attempts = Attempts(limit=10, window=60.0, clock=lambda: now[0])
+    with TestClient(app) as client:
+        csrf = client.get("/login").cookies.get("segmint_csrf") or client.cookies["segmint_csrf"]
+        for i in range(5):
+            assert (
+                client.post("/login", data={"token": f"guess{i}", "csrf": csrf}).status_code == 401
+            )
+        wrong = {"Authorization": "Bearer guess"}
+        now[0] += 10
+        for _ in range(5):
+            assert client.get("/api/runs", headers=wrong).status_code == 401
+        now[0] += 20  # 10 wrong tokens, the oldest 30 s ago
+        refused = client.get("/api/runs", headers=BEARER)
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "30"
+        form = client.post("/login", data={"token": TOKEN, "csrf": csrf})
+        assert form.status_code == 429 and "Too many wrong tokens" in form.text
+        assert client.get("/api/runs").status_code == 401  # no token tried: not counted
+        now[0] += 30  # the five form guesses are a minute old: five wrong tokens left
+        assert client.get("/api/runs", headers=BEARER).status_code == 200
+        for _ in range(5):
+            assert client.get("/api/runs", headers=wrong).status_code == 401
+        refused = client.get("/api/runs", headers=BEARER)
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "10"
+
+
+def test_attempts_are_counted_per_address() -> None:
+    from segmint.web.app import Attempts
+
+    now = [0.0]
+    attempts = Attempts(limit=2, window=10.0, clock=lambda: now[0])
+    attempts.failed("a")
+    attempts.failed("a")
+    assert attempts.wait("a") == 10.0 and attempts.wait("b") == 0.0
+    now[0] = 9.5
+    assert attempts.wait("a") == 0.5
+    now[0] = 10.0
+    assert attempts.wait("a") == 0.0

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -33,6 +35,37 @@ REPORT_CSP = (
     "base-uri 'none'"
 )
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]
+
+
+class Attempts:
+    """Wrong tokens per client address: after `limit` of them within `window` seconds, the
+    address may not try again until the oldest is `window` seconds old (in this process)."""
+
+    def __init__(
+        self, limit: int = 10, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self._failed: dict[str, deque[float]] = {}
+
+    def wait(self, address: str) -> float:
+        """Return the seconds before address may try a token again (0: now)."""
+        failed = self._failed.get(address)
+        if not failed:
+            return 0.0
+        now = self.clock()
+        while failed and now - failed[0] >= self.window:
+            failed.popleft()
+        if not failed:
+            del self._failed[address]
+        return self.window - (now - failed[0]) if len(failed) >= self.limit else 0.0
+
+    def failed(self, address: str) -> None:
+        """Record a wrong token from address."""
+        self._failed.setdefault(address, deque()).append(self.clock())
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
 
 
 def create_app(
@@ -68,6 +101,7 @@ def create_app(
     app.state.max_bytes = int(max_upload_mb * 1024 * 1024)
     app.state.token = token or None
     app.state.sessions = set()
+    app.state.attempts = Attempts()
 
     from segmint.web import api, pages
 
@@ -112,6 +146,14 @@ def _refusal(request: Request) -> Response | None:
     if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
         return JSONResponse({"detail": "cross-site request refused"}, status_code=403)
     path = request.url.path
+    if request.app.state.token is not None and "authorization" in request.headers:
+        # A bearer token is tried: refused outright after too many wrong ones (guessing).
+        attempts, address = request.app.state.attempts, client_address(request)
+        wait = attempts.wait(address)
+        if wait:
+            return too_many_attempts(wait)
+        if not authenticated(request):
+            attempts.failed(address)
     if path.startswith(PUBLIC_PATHS) or authenticated(request):
         return None
     if path.startswith(("/api/", "/openapi.json")) or request.method != "GET":
@@ -124,6 +166,15 @@ def _refusal(request: Request) -> Response | None:
     from urllib.parse import quote
 
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def too_many_attempts(wait: float) -> Response:
+    seconds = max(1, round(wait))
+    return JSONResponse(
+        {"detail": f"too many wrong tokens from this address: try again in {seconds} s"},
+        status_code=429,
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 def _same_origin(request: Request) -> bool:

@@ -24,6 +24,7 @@ from segmint.web.app import (
     SESSION_COOKIE,
     authenticated,
     check_csrf,
+    client_address,
     is_safe_next,
 )
 from segmint.web.job import STAGE_ORDER
@@ -73,7 +74,13 @@ def _size(n: int) -> str:
     return str(n)  # pragma: no cover
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
     html = (
         _environment()
         .get_template(template)
@@ -85,7 +92,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             **context,
         )
     )
-    return HTMLResponse(html, status_code=status_code)
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 def _run(request: Request, run_id: str) -> Run:
@@ -285,8 +292,15 @@ async def login(request: Request) -> Response:
         return render(request, "login.html.j2", status_code=403, next=target,
                       error="The form expired: try again.")  # fmt: skip
     token = request.app.state.token
+    attempts, address = request.app.state.attempts, client_address(request)
+    wait = attempts.wait(address)
+    if wait:
+        return render(request, "login.html.j2", status_code=429, next=target,
+                      error=f"Too many wrong tokens: try again in {max(1, round(wait))} s.",
+                      headers={"Retry-After": str(max(1, round(wait)))})  # fmt: skip
     given = str(form.get("token") or "")
     if token is None or not secrets.compare_digest(given.encode(), token.encode()):
+        attempts.failed(address)
         return render(request, "login.html.j2", status_code=401, next=target,
                       error="Wrong token.")  # fmt: skip
     session = secrets.token_urlsafe(32)
