@@ -266,3 +266,19 @@ def test_decimal_comma_amounts_equal_the_duckdb_engine(spark, tmp_path):
     monetary = expected.set_index("customer_id")["monetary"].round(2)
     assert (monetary - by_customer.reindex(monetary.index)).abs().max() < 0.005
     assert (table["monetary"].round(2) == expected["monetary"].round(2)).all()
+
+
+def test_products_file_gives_the_same_categories_as_the_duckdb_engine(spark):
+    """--products: the lines take their product's category through the same join SQL in
+    both engines, so the category shares are equal customer by customer."""
+    zeotap = DATA / "zeotap"
+    options = {"products_file": str(zeotap / "Products.csv"), "k": 4, "n_init": 2, "clv": False}
+    run = segment_on_spark(spark, zeotap / "Transactions.csv", **options)
+    duck = segment(zeotap / "Transactions.csv", **options)
+    table = run.customers.toPandas().sort_values("customer_id").reset_index(drop=True)
+    expected = duck.customers.sort_values("customer_id").reset_index(drop=True)
+    shares = [c for c in expected.columns if c.startswith("share_")]
+    assert len(shares) >= 3 and shares == [c for c in table.columns if c.startswith("share_")]
+    assert np.allclose(table[shares].to_numpy(), expected[shares].to_numpy(), atol=1e-12)
+    assert (table["n_categories"] == expected["n_categories"]).all()
+    assert expected["n_categories"].max() > 1

@@ -83,7 +83,6 @@ TABLE_HEAD_ROWS = 100_000
 # Settings the Spark engine does not take (yet): a one-line error rather than a silent no-op.
 UNSUPPORTED = {
     "customers_file": "--customers",
-    "products_file": "--products",
     "previous": "--previous",
     "memory_limit": "--memory-limit",
     "threads": "--threads",
@@ -241,7 +240,11 @@ def _open(
     union = frames[0]
     for frame in frames[1:]:
         union = union.unionByName(frame, allowMissingColumns=True)
-    union.createOrReplaceTempView(lines.relation)
+    union.createOrReplaceTempView("raw_lines")
+    if lines.products is not None:  # --products: the same join as DuckDB's, on Spark's views
+        read_source(spark, lines.products).createOrReplaceTempView(lines.products.view)
+    for statement in lines.statements:
+        spark.sql(to_spark(statement))  # views of the lines: not cached (read once)
     return lines, spark
 
 

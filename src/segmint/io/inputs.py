@@ -36,6 +36,11 @@ class Lines:
     numbers: dict[str, NumberReading] = field(default_factory=dict)
     category_column: str | None = None
     """The column of `relation` giving the category (the products file's, when joined)."""
+    products: Source | None = None
+    """The --products file, whose view the statements below join to `raw_lines`."""
+    statements: list[str] = field(default_factory=list)
+    """The DuckDB-dialect statements that made `relation` from `raw_lines` (and the products'
+    view): the Spark engine runs them again on its own views."""
 
     def has(self, role: str) -> bool:
         if role == "category":
@@ -86,8 +91,12 @@ def open_lines(
             "name one with --column amount=NAME or --column unit_price=NAME"
         )
     relation, category_column = "raw_lines", columns.get("category")
+    products, statements = None, []
     if settings.products_file:
-        relation, category_column = _join_products(con, settings, workdir, columns, name)
+        products, statements = _join_products(con, settings, workdir, columns, name)
+        for statement in statements:
+            con.execute(statement)
+        relation, category_column = "lines_with_products", "segmint_category"
     _require_rows(con, sources)
     delimiter = next((s.delimiter for s in sources if s.delimiter), None)
     date_reading = detect_date_reading(
@@ -104,7 +113,9 @@ def open_lines(
         for role in NUMERIC_ROLES
         if role in columns
     }
-    return Lines(relation, sources, columns, date_reading, numbers, category_column)
+    return Lines(
+        relation, sources, columns, date_reading, numbers, category_column, products, statements
+    )
 
 
 def read_dates_from_whole_column(con: duckdb.DuckDBPyConnection, lines: Lines) -> bool:
@@ -150,8 +161,9 @@ def _join_products(
     workdir: Path,
     columns: dict[str, str],
     name: str,
-) -> tuple[str, str]:
-    """Create `lines_with_products` (category from the products file); return it and its category column."""
+) -> tuple[Source, list[str]]:
+    """Open the products file; return it and the statements creating `lines_with_products`
+    (the lines with `segmint_category`: their own category, else their product's)."""
     products = open_source(con, settings.products_file, workdir)
     if "product_id" not in columns:
         raise InputError(
@@ -165,22 +177,19 @@ def _join_products(
         required=("product_id", "category"),
     )
     product_key = f"trim(p.{quote(found['product_id'])})"
+    line_category = f"l.{quote(columns['category'])}" if "category" in columns else "NULL"
     # One category per product: the first in text order, so a repeated id never multiplies lines.
-    con.execute(
+    return products, [
         f"""
         CREATE OR REPLACE TEMP VIEW product_categories AS
         SELECT {product_key} AS product_key, min(nullif(trim(p.{quote(found["category"])}), '')) AS product_category
         FROM {products.view} AS p
         GROUP BY 1
-        """
-    )
-    line_category = f"l.{quote(columns['category'])}" if "category" in columns else "NULL"
-    con.execute(
+        """,
         f"""
         CREATE OR REPLACE TEMP VIEW lines_with_products AS
         SELECT l.*, coalesce(nullif(trim({line_category}), ''), pc.product_category) AS segmint_category
         FROM raw_lines AS l
         LEFT JOIN product_categories AS pc ON pc.product_key = trim(l.{quote(columns["product_id"])})
-        """
-    )
-    return "lines_with_products", "segmint_category"
+        """,
+    ]
