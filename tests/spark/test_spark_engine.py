@@ -282,3 +282,28 @@ def test_products_file_gives_the_same_categories_as_the_duckdb_engine(spark):
     assert np.allclose(table[shares].to_numpy(), expected[shares].to_numpy(), atol=1e-12)
     assert (table["n_categories"] == expected["n_categories"]).all()
     assert expected["n_categories"].max() > 1
+
+
+def test_customers_file_gives_the_same_attributes_and_audiences_as_the_duckdb_engine(
+    spark, tmp_path
+):
+    """--customers: each segment's Region shares, counted by Spark over every customer,
+    equal the DuckDB engine's; the audiences carry the contact column."""
+    zeotap = DATA / "zeotap"
+    customers = pd.read_csv(zeotap / "Customers.csv", dtype=str)
+    customers["Email"] = customers["CustomerID"].str.lower() + "@example.com"
+    path = tmp_path / "customers.csv"
+    customers.to_csv(path, index=False)
+    options = {"customers_file": str(path), "k": 4, "n_init": 2, "clv": False}
+    run = segment_on_spark(spark, zeotap / "Transactions.csv", **options)
+    duck = segment(zeotap / "Transactions.csv", **options)
+    assert run.model.names_ == duck.model.names_
+    spark_attributes = [e["attributes"] for e in run.summary["segments"]]
+    duck_attributes = [e["attributes"] for e in duck.summary["segments"]]
+    assert spark_attributes == duck_attributes and "Region" in duck_attributes[0]
+    run.write(tmp_path / "out")
+    audiences = sorted((tmp_path / "out" / "audiences").iterdir())
+    written = pd.concat(pd.read_csv(f, dtype=str) for a in audiences for f in a.glob("*.csv"))
+    assert sorted(written.columns) == ["Email", "customer_id"]
+    assert (written["Email"] == written["customer_id"].str.lower() + "@example.com").all()
+    assert len(written) == len(duck.customers)

@@ -30,8 +30,15 @@ def write_spark_outputs(result: SparkSegmentation, out_dir: Path) -> Path:
         write_json(result.rules.as_json(), staging / "rules.json")
         (staging / "rules.sql").write_text(sql_expression(result.rules), encoding="utf-8")
         (staging / "audiences").mkdir()
+        audience = customers.select("customer_id", "segment_id")
+        contacts = result.contacts
+        if contacts is not None and len(contacts.columns) > 1:  # as write_audiences joins them
+            spark = customers.sparkSession
+            audience = audience.join(
+                spark.createDataFrame(contacts.astype(object)), "customer_id", "left"
+            )
         for segment, file_name in enumerate(audience_files(result.rules.names)):
-            inside = customers.filter(customers.segment_id == segment).select("customer_id")
+            inside = audience.filter(audience.segment_id == segment).drop("segment_id")
             _csv(_spreadsheet_safe(inside), staging / "audiences" / file_name)
 
     return write_staged(out_dir, fill)

@@ -70,10 +70,16 @@ from segmint.pipeline import (
 )
 from segmint.profile import aggregates
 from segmint.profile import summary as figures
+from segmint.profile.attributes import (
+    UNKNOWN,
+    attribute_shares,
+    categorical_columns,
+    load_customers,
+)
 from segmint.profile.naming import name_segments
 from segmint.profile.segments import describe_segments
 from segmint.profile.traits import traits_from_moments
-from segmint.rules.export import rule_text
+from segmint.rules.export import contact_columns, rule_text
 from segmint.rules.tree import Rules, learn_rules
 from segmint.settings import Settings
 
@@ -82,7 +88,6 @@ SPARK_PREFIX = "spark:"
 TABLE_HEAD_ROWS = 100_000
 # Settings the Spark engine does not take (yet): a one-line error rather than a silent no-op.
 UNSUPPORTED = {
-    "customers_file": "--customers",
     "previous": "--previous",
     "memory_limit": "--memory-limit",
     "threads": "--threads",
@@ -102,6 +107,8 @@ class SparkSegmentation:
     model: SegmentModel
     model_json: dict
     rules: Rules
+    contacts: pd.DataFrame | None = None
+    """The --customers file's id and contact columns (email, phone), for the audiences."""
 
     def write(self, out_dir: str | Path) -> Path:
         """Write every output into out_dir, atomically (Spark writes the per-customer table)."""
@@ -156,6 +163,12 @@ def _run(spark: Any, inputs: list[str], config: Settings, stages: _Stages) -> Sp
             if callable(spark) and any(i.startswith(SPARK_PREFIX) for i in inputs):
                 spark = spark()
             lines, spark = _open(spark, con, inputs, config, Path(workdir))
+            # The customers file on the driver, as the DuckDB engine reads it (one row per id).
+            attributes = (
+                load_customers(con, config.customers_file, Path(workdir))
+                if config.customers_file
+                else None
+            )
         engine = SparkConnection(spark)
         with stages("clean"):
             cleaned = clean(engine, lines, config)
@@ -178,6 +191,10 @@ def _run(spark: Any, inputs: list[str], config: Settings, stages: _Stages) -> Sp
         segmented, segments, everyone = _profile(engine, segmented, model, lines.has("category"))
         for entry in segments:
             entry.update(segment_values[entry["id"]])
+        if attributes is not None:
+            described = _describe_attributes(spark, segmented, attributes, model.k_)
+            for entry in segments:
+                entry["attributes"] = described[entry["id"]]
     with stages("rules"):
         rules = learn_rules(sample, model.labels_, model.names_, model.features, config.seed,
                             config.rules_depth)  # fmt: skip
@@ -192,7 +209,10 @@ def _run(spark: Any, inputs: list[str], config: Settings, stages: _Stages) -> Sp
     model_json = model.to_json(
         as_of=cleaned.as_of.isoformat(), feature_set=config.feature_set, columns=lines.columns
     )
-    return SparkSegmentation(segmented, sample_table, summary, model, model_json, rules)
+    contacts = None
+    if attributes is not None:
+        contacts = attributes[["customer_id", *contact_columns(attributes)]]
+    return SparkSegmentation(segmented, sample_table, summary, model, model_json, rules, contacts)
 
 
 class _Stages:
@@ -358,6 +378,30 @@ def _profile(
     categories = segment_top_categories(engine, "segmented") if has_category else {}
     segments = describe_segments(model.names_, traits, groups, everyone, categories)
     return renamed, segments, everyone
+
+
+def _describe_attributes(
+    spark: Any, segmented: Any, attributes: pd.DataFrame, k: int
+) -> list[dict[str, dict[str, float]]]:
+    """Return, per segment, each categorical column of the customers file → {value: share},
+    counted by Spark over every customer (shaped as the DuckDB engine's)."""
+    from pyspark.sql import functions as F
+
+    columns = categorical_columns(attributes)
+    if not columns:
+        return [{} for _ in range(k)]
+    table = spark.createDataFrame(attributes[["customer_id", *columns]].astype(object))
+    joined = segmented.select("customer_id", "segment_id").join(table, "customer_id", "left")
+    stacked = None
+    for column in columns:
+        counted = (
+            joined.select("segment_id", F.coalesce(F.col(f"`{column}`"), F.lit(UNKNOWN)).alias("value"))
+            .groupBy("segment_id", "value").count()
+            .withColumn("column", F.lit(column))
+        )  # fmt: skip
+        stacked = counted if stacked is None else stacked.unionByName(counted)
+    counts = stacked.toPandas().rename(columns={"count": "n"})
+    return attribute_shares(counts, columns, k)
 
 
 def _lifetime_value(

@@ -52,12 +52,32 @@ def describe_attributes(
         .assign(segment_id=labels)
         .merge(attributes, on="customer_id", how="left")
     )
+    columns = categorical_columns(attributes)
+    counts = [
+        joined[column].fillna(UNKNOWN).groupby(joined["segment_id"]).value_counts()
+        .rename("n").rename_axis(["segment_id", "value"]).reset_index().assign(column=column)
+        for column in columns
+    ]  # fmt: skip
+    return attribute_shares(pd.concat(counts) if counts else None, columns, k)
+
+
+# The value of a customer missing from the customers file (or with an empty cell).
+UNKNOWN = "(unknown)"
+
+
+def attribute_shares(
+    counts: pd.DataFrame | None, columns: list[str], k: int
+) -> list[dict[str, dict[str, float]]]:
+    """Return, per segment, column → {value: share}, most frequent first (ties by value),
+    from counts: one row per segment_id, column and value with its customers `n` (from
+    either engine)."""
     result: list[dict[str, dict[str, float]]] = [{} for _ in range(k)]
-    for column in categorical_columns(attributes):
-        filled = joined[column].fillna("(unknown)")
-        for segment in range(k):
-            values = filled[joined["segment_id"] == segment]
-            counts = values.value_counts()
-            ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            result[segment][column] = {str(v): round(n / len(values), 6) for v, n in ordered}
-    return result
+    if counts is None:
+        return result
+    for (segment, column), group in counts.groupby(["segment_id", "column"], sort=False):
+        total = int(group["n"].sum())
+        ordered = sorted(
+            zip(group["value"], group["n"], strict=True), key=lambda vn: (-vn[1], vn[0])
+        )
+        result[int(segment)][column] = {str(v): round(int(n) / total, 6) for v, n in ordered}
+    return [{c: entry[c] for c in columns if c in entry} for entry in result]
