@@ -292,6 +292,7 @@ def test_customers_file_gives_the_same_attributes_and_audiences_as_the_duckdb_en
     zeotap = DATA / "zeotap"
     customers = pd.read_csv(zeotap / "Customers.csv", dtype=str)
     customers["Email"] = customers["CustomerID"].str.lower() + "@example.com"
+    customers["Phone"] = None  # a contact column with no value at all
     path = tmp_path / "customers.csv"
     customers.to_csv(path, index=False)
     options = {"customers_file": str(path), "k": 4, "n_init": 2, "clv": False}
@@ -304,6 +305,7 @@ def test_customers_file_gives_the_same_attributes_and_audiences_as_the_duckdb_en
     run.write(tmp_path / "out")
     audiences = sorted((tmp_path / "out" / "audiences").iterdir())
     written = pd.concat(pd.read_csv(f, dtype=str) for a in audiences for f in a.glob("*.csv"))
-    assert sorted(written.columns) == ["Email", "customer_id"]
+    assert sorted(written.columns) == ["Email", "Phone", "customer_id"]
+    assert written["Phone"].isna().all()
     assert (written["Email"] == written["customer_id"].str.lower() + "@example.com").all()
     assert len(written) == len(duck.customers)

@@ -152,3 +152,13 @@ def read_source(spark: Any, source: Any) -> Any:
             "save it as a plain UTF-8 CSV"
         )
     return frame.toDF(*columns)
+
+
+def text_frame(spark: Any, frame: pd.DataFrame) -> Any:
+    """Return a pandas frame of text (None for missing) as a Spark DataFrame of strings; an
+    all-missing column keeps its string type (Spark cannot infer one from nothing)."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    schema = StructType([StructField(str(c), StringType()) for c in frame.columns])
+    rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+    return spark.createDataFrame(list(rows), schema=schema)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from segmint.engines.spark import text_frame
 from segmint.io.outputs import FORMULA_START, TEXT_COLUMNS, write_json, write_staged
 from segmint.rules.export import audience_files, sql_expression
 
@@ -33,10 +34,8 @@ def write_spark_outputs(result: SparkSegmentation, out_dir: Path) -> Path:
         audience = customers.select("customer_id", "segment_id")
         contacts = result.contacts
         if contacts is not None and len(contacts.columns) > 1:  # as write_audiences joins them
-            spark = customers.sparkSession
-            audience = audience.join(
-                spark.createDataFrame(contacts.astype(object)), "customer_id", "left"
-            )
+            table = text_frame(customers.sparkSession, contacts)
+            audience = audience.join(table, "customer_id", "left")
         for segment, file_name in enumerate(audience_files(result.rules.names)):
             inside = audience.filter(audience.segment_id == segment).drop("segment_id")
             _csv(_spreadsheet_safe(inside), staging / "audiences" / file_name)

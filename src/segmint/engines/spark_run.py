@@ -44,7 +44,7 @@ from segmint.clv.per_customer import (
     why_not,
 )
 from segmint.engines import spark_model
-from segmint.engines.spark import SparkConnection, read_source
+from segmint.engines.spark import SparkConnection, read_source, text_frame
 from segmint.engines.spark_sql import to_spark
 from segmint.errors import InputError, UsageError
 from segmint.features.build import (
@@ -390,7 +390,7 @@ def _describe_attributes(
     columns = categorical_columns(attributes)
     if not columns:
         return [{} for _ in range(k)]
-    table = spark.createDataFrame(attributes[["customer_id", *columns]].astype(object))
+    table = text_frame(spark, attributes[["customer_id", *columns]])
     joined = segmented.select("customer_id", "segment_id").join(table, "customer_id", "left")
     stacked = None
     for column in columns:

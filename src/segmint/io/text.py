@@ -106,8 +106,8 @@ def is_whitespace_aligned(lines: list[str]) -> bool:
 def header_delimiter(lines: list[str]) -> str | None:
     """Return the delimiter that splits the header and most of the first lines alike, or None.
 
-    For a file whose dialect DuckDB's sniffer did not find: a last line cut short (a
-    truncated export) makes it read every line as one column.
+    For a file whose dialect DuckDB's sniffer did not find: a line cut short (the last line
+    of a truncated export) makes it fail, or read every line as one column.
     """
     best = None
     for delimiter in _DELIMITERS:
