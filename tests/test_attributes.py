@@ -43,4 +43,3 @@ def test_zeotap_regions_per_segment_equal_a_pandas_crosstab():
         expected = expected[expected > 0]
         assert shares == pytest.approx(expected.round(6).to_dict(), abs=1e-6)
         assert list(shares.values()) == sorted(shares.values(), reverse=True)
-
