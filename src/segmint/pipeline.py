@@ -32,7 +32,7 @@ from segmint.io.inputs import Lines, open_lines
 from segmint.io.sources import read_error
 from segmint.io.text import NOT_UTF8
 from segmint.lifecycle.compare import moves_since
-from segmint.lifecycle.identity import keep_identities, previous_model
+from segmint.lifecycle.identity import fresh_names, keep_identities, previous_model
 from segmint.model.feature_sets import clustering_features
 from segmint.model.segment_model import SegmentModel, load_model
 from segmint.profile import summary as figures
@@ -204,7 +204,8 @@ def _run(
                 previous = None
                 if config.previous:
                     old = previous_model(config.previous, model)
-                    previous = keep_identities(model, old, customers, config.previous)
+                    fresh = fresh_names(customers, model)
+                    previous = keep_identities(model, old, fresh, config.previous)
                     model.renumber(previous.new_ids, previous.names, customers)
                 attributes = (
                     load_customers(con, config.customers_file, Path(workdir))

@@ -198,8 +198,11 @@ def test_cli_bad_input_and_settings_with_spark(tmp_path, capsys):
                  "--spark-conf", "nonsense"]) == 2  # fmt: skip
     assert "--spark-conf 'nonsense'" in capsys.readouterr().err
     assert main(["run", str(DATA / "cdnow_sample.csv"), "--out", str(out), "--engine", "spark",
-                 "--previous", str(tmp_path)]) == 2  # fmt: skip
+                 "--memory-limit", "2GB"]) == 2  # fmt: skip
     assert "not supported by the Spark engine" in capsys.readouterr().err
+    assert main(["run", str(DATA / "cdnow_sample.csv"), "--out", str(out), "--engine", "spark",
+                 "--previous", str(tmp_path)]) == 2  # fmt: skip
+    assert "no model.json there" in capsys.readouterr().err
     cut = tmp_path / "cut.csv"  # an export cut short: its last line has 2 of 4 fields
     text = (DATA / "cdnow_sample.csv").read_text()
     cut.write_text(text + text.split("\n", 1)[1] * 3 + "18008,19970")
@@ -309,3 +312,26 @@ def test_customers_file_gives_the_same_attributes_and_audiences_as_the_duckdb_en
     assert written["Phone"].isna().all()
     assert (written["Email"] == written["customer_id"].str.lower() + "@example.com").all()
     assert len(written) == len(duck.customers)
+
+
+def test_previous_keeps_the_same_ids_names_and_moves_as_the_duckdb_engine(spark, tmp_path):
+    """--previous: an earlier run's segments keep their ids and names, and the key moves are
+    counted over every customer by Spark, as the DuckDB engine does; a later run can also
+    start from the Spark run's own output folder (segments.parquet as Spark's parts)."""
+    log = DATA / "cdnow_sample.csv"
+    earlier = tmp_path / "earlier"
+    segment(log, as_of="1998-01-31", k=4, n_init=2, clv=False).write(earlier)
+    options = {"k": 5, "n_init": 2, "clv": False, "previous": str(earlier)}
+    run = segment_on_spark(spark, log, **options)
+    duck = segment(log, **options)
+    assert run.model.names_ == duck.model.names_
+    spark_previous, duck_previous = run.summary["previous"], duck.summary["previous"]
+    for key in ("persisted", "appeared", "vanished", "moves"):
+        assert spark_previous[key] == duck_previous[key], key
+    assert [m["id"] for m in spark_previous["matches"]] == [
+        m["id"] for m in duck_previous["matches"]
+    ]
+    assert spark_previous["persisted"] and spark_previous["moves"]
+    run.write(tmp_path / "spark_run")
+    again = segment(log, k=5, n_init=2, clv=False, previous=str(tmp_path / "spark_run"))
+    assert again.summary["previous"]["persisted"] == duck.model.names_

@@ -19,6 +19,7 @@ Only aggregates and the sample come back to the driver.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -56,6 +57,8 @@ from segmint.features.build import (
 )
 from segmint.features.clean import clean
 from segmint.io.inputs import open_lines
+from segmint.lifecycle.compare import key_moves, matrix_of_pairs, segment_names
+from segmint.lifecycle.identity import keep_identities, previous_model
 from segmint.model.feature_sets import transform_of
 from segmint.model.sampling import sample_order
 from segmint.model.segment_model import SegmentModel, revenue_order
@@ -88,7 +91,6 @@ SPARK_PREFIX = "spark:"
 TABLE_HEAD_ROWS = 100_000
 # Settings the Spark engine does not take (yet): a one-line error rather than a silent no-op.
 UNSUPPORTED = {
-    "previous": "--previous",
     "memory_limit": "--memory-limit",
     "threads": "--threads",
 }
@@ -182,13 +184,27 @@ def _run(spark: Any, inputs: list[str], config: Settings, stages: _Stages) -> Sp
     with stages("model"):
         model, sample = _fit(spark, engine, customers, n, config, stages.sub("model"))
         segmented = _segmented(customers, model)
+        previous = None
+        if config.previous:  # ids and names kept from an earlier run (lifecycle.identity)
+            old = previous_model(config.previous, model)
+            fresh = name_segments(_traits(engine, segmented, model.k_))
+            previous = keep_identities(model, old, fresh, config.previous)
+            model.renumber(previous.new_ids, previous.names, sample)
+            segmented.unpersist()
+            segmented = _segmented(customers, model)
         clv_inputs = ModelInputs.of(sample, sample.pop(REPEAT_VALUE).to_numpy())
     with stages("clv"):
         segmented, lifetime, segment_values = _lifetime_value(
             engine, segmented, clv_inputs, model.k_, config
         )
     with stages("profile"):
-        segmented, segments, everyone = _profile(engine, segmented, model, lines.has("category"))
+        segmented, segments, everyone = _profile(
+            engine, segmented, model, lines.has("category"), keep_names=previous is not None
+        )
+        if previous is not None:
+            previous.summary["moves"] = _moves_since(
+                spark, config.previous, segmented, model.names_
+            )
         for entry in segments:
             entry.update(segment_values[entry["id"]])
         if attributes is not None:
@@ -202,7 +218,8 @@ def _run(spark: Any, inputs: list[str], config: Settings, stages: _Stages) -> Sp
             entry["rule_text"] = rule_text(rules.rules[entry["id"]])
             entry["rule_fidelity"] = rules.segment_fidelity[entry["id"]]
     summary = _summary(engine, config, lines, cleaned, model, segments, everyone, rules,
-                       lifetime, stages.timings, inputs, len(sample))  # fmt: skip
+                       lifetime, stages.timings, inputs, len(sample),
+                       previous.summary if previous is not None else None)  # fmt: skip
     sample_table = sample.copy()
     sample_table.insert(1, "segment_id", model.labels_.astype("int64"))
     sample_table.insert(2, "segment_name", [model.names_[i] for i in model.labels_])
@@ -358,17 +375,27 @@ def _segmented(customers: Any, model: SegmentModel) -> Any:
     return frame
 
 
+def _traits(engine: SparkConnection, segmented: Any, k: int) -> list[dict]:
+    """Return each segment's traits from Spark's aggregates over the `segmented` view."""
+    base, moments = aggregates.moments(engine, "segmented", k, segmented.columns)
+    return traits_from_moments(base, moments)
+
+
 def _profile(
-    engine: SparkConnection, segmented: Any, model: SegmentModel, has_category: bool
+    engine: SparkConnection,
+    segmented: Any,
+    model: SegmentModel,
+    has_category: bool,
+    keep_names: bool = False,
 ) -> tuple[Any, list[dict], figures.Group]:
-    """Name the segments from Spark's aggregates; return the customers with their segment's
-    name, the summary entries and everyone's Group."""
+    """Name the segments from Spark's aggregates (unless keep_names); return the customers
+    with their segment's name, the summary entries and everyone's Group."""
     from pyspark.sql import functions as F
 
     k = model.k_
-    base, moments = aggregates.moments(engine, "segmented", k, segmented.columns)
-    traits = traits_from_moments(base, moments)
-    model.names_ = name_segments(traits)
+    traits = _traits(engine, segmented, k)
+    if not keep_names:
+        model.names_ = name_segments(traits)
     names = F.array(*[F.lit(name) for name in model.names_])
     renamed = segmented.withColumn(
         "segment_name", F.element_at(names, (F.col("segment_id") + 1).cast("int"))
@@ -378,6 +405,24 @@ def _profile(
     categories = segment_top_categories(engine, "segmented") if has_category else {}
     segments = describe_segments(model.names_, traits, groups, everyone, categories)
     return renamed, segments, everyone
+
+
+def _moves_since(spark: Any, folder: str, segmented: Any, names: list[str]) -> list[str]:
+    """Return the key moves from an earlier run's folder (its segments.parquet, a file or
+    Spark's folder of parts) to this run's customers, joined and counted by Spark."""
+    from pyspark.sql import functions as F
+
+    earlier = Path(folder)
+    old_names = segment_names(json.loads((earlier / "summary.json").read_text(encoding="utf-8")))
+    old = spark.read.parquet((earlier / "segments.parquet").absolute().as_uri())
+    old = old.select("customer_id", F.col("segment_name").alias("segment_name_old"))
+    new = segmented.select("customer_id", F.col("segment_name").alias("segment_name_new"))
+    pairs = (
+        old.join(new, "customer_id", "full_outer")
+        .groupBy("segment_name_old", "segment_name_new").count()
+        .toPandas().rename(columns={"count": "n"})
+    )  # fmt: skip
+    return key_moves(matrix_of_pairs(pairs, old_names, names))
 
 
 def _describe_attributes(
@@ -466,6 +511,7 @@ def _summary(
     timings: dict[str, float],
     inputs: list[str],
     sample_size: int,
+    previous: dict | None = None,
 ) -> dict:
     n = everyone.customers
     inputs_summary = input_summary(lines, cleaned, n, everyone.orders)
@@ -499,7 +545,7 @@ def _summary(
         ),
         clv=lifetime.summary,
         rules=rules,
-        previous=None,
+        previous=previous,
         warnings=warnings,
         timings=timings,
     )

@@ -33,8 +33,8 @@ class Run:
     def read(cls, folder: str | Path) -> Run:
         folder = Path(folder)
         table, summary_file = folder / "segments.parquet", folder / "summary.json"
-        for needed in (table, summary_file):
-            if not needed.is_file():
+        for needed in (table, summary_file):  # the table: a file, or Spark's folder of parts
+            if not needed.exists():
                 raise InputError(f"{folder}: not a Segmint output folder (no {needed.name})")
         try:
             summary = json.loads(summary_file.read_text(encoding="utf-8"))
@@ -43,8 +43,7 @@ class Run:
             )
         except (ValueError, KeyError, OSError) as exc:
             raise InputError(f"{folder}: cannot be read ({exc})") from None
-        names = [s["name"] for s in sorted(summary["segments"], key=lambda s: s["id"])]
-        return cls(folder, customers, names, summary)
+        return cls(folder, customers, segment_names(summary), summary)
 
 
 @dataclass(frozen=True)
@@ -114,13 +113,30 @@ def migration_matrix(
     merged: pd.DataFrame, old_names: list[str], new_names: list[str]
 ) -> pd.DataFrame:
     """Return old segment (+ new) × new segment (+ gone) customer counts of merged customers."""
+    pairs = merged.groupby(["segment_name_old", "segment_name_new"], dropna=False).size()
+    return matrix_of_pairs(pairs.rename("n").reset_index(), old_names, new_names)
+
+
+def matrix_of_pairs(
+    pairs: pd.DataFrame, old_names: list[str], new_names: list[str]
+) -> pd.DataFrame:
+    """Return the migration matrix from customers counted per (old name, new name) pair
+    (`segment_name_old`, `segment_name_new`, `n`; a missing name: not in that run)."""
     counts = pd.crosstab(
-        merged["segment_name_old"].fillna(NEW), merged["segment_name_new"].fillna(GONE)
-    )
+        pairs["segment_name_old"].fillna(NEW),
+        pairs["segment_name_new"].fillna(GONE),
+        values=pairs["n"],
+        aggfunc="sum",
+    ).fillna(0)
     matrix = counts.reindex(index=old_names + [NEW], columns=new_names + [GONE], fill_value=0)
     matrix = matrix.astype("int64")
     matrix.index.name, matrix.columns.name = "old segment", "new segment"
     return matrix
+
+
+def segment_names(summary: dict) -> list[str]:
+    """Return a run's segment names in segment id order (from its summary.json)."""
+    return [s["name"] for s in sorted(summary["segments"], key=lambda s: s["id"])]
 
 
 def moves_since(folder: str | Path, customers: pd.DataFrame, names: list[str]) -> list[str]:

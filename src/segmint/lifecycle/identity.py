@@ -68,9 +68,13 @@ def match(model: SegmentModel, old: SegmentModel) -> tuple[dict[int, int], np.nd
 
 
 def keep_identities(
-    model: SegmentModel, old: SegmentModel, customers: pd.DataFrame, folder: str | Path
+    model: SegmentModel, old: SegmentModel, fresh: list[str], folder: str | Path
 ) -> Identities:
-    """Return ids and names for the new segments that keep the old ones' where they match."""
+    """Return ids and names for the new segments that keep the old ones' where they match.
+
+    fresh: the names the usual rules give the fitted segments (by fitted index), for those
+    that match no old segment.
+    """
     k = model.k_
     matched, distances = match(model, old)
     new_ids = np.full(k, -1)
@@ -82,7 +86,6 @@ def keep_identities(
     for new in range(k):  # the rest, in revenue order (the fitted order)
         if new_ids[new] < 0:
             new_ids[new] = next(free)
-    fresh = name_segments(segment_traits(customers, model.labels_, k))
     names_by_index = [old.names_[matched[i]] if i in matched else fresh[i] for i in range(k)]
     names_by_index = _unique_after_kept(names_by_index, set(matched))
     names = [""] * k
@@ -108,6 +111,11 @@ def keep_identities(
         "match_distance": MATCH_DISTANCE,
     }
     return Identities(new_ids, names, summary)
+
+
+def fresh_names(customers: pd.DataFrame, model: SegmentModel) -> list[str]:
+    """Return the names the usual rules give the fitted segments of the customers table."""
+    return name_segments(segment_traits(customers, model.labels_, model.k_))
 
 
 def _unique_after_kept(names: list[str], kept: set[int]) -> list[str]:
