@@ -32,7 +32,12 @@ from segmint.io.inputs import Lines, open_lines
 from segmint.io.sources import read_error
 from segmint.io.text import NOT_UTF8
 from segmint.lifecycle.compare import moves_since
-from segmint.lifecycle.identity import fresh_names, keep_identities, previous_model
+from segmint.lifecycle.identity import (
+    check_previous,
+    fresh_names,
+    keep_identities,
+    previous_model,
+)
 from segmint.model.feature_sets import clustering_features
 from segmint.model.segment_model import SegmentModel, load_model
 from segmint.profile import summary as figures
@@ -156,6 +161,8 @@ def _run(
 ) -> SegmentationResult:
     """Run the stages; model_stage fits (a run) or assigns (scoring: the model's names kept)."""
     inputs = list(source) if isinstance(source, (list, tuple)) else [source]
+    if config.previous:
+        check_previous(config.previous)  # before the data, not after minutes of work
     timings: dict[str, float] = {}
     stages = {**STAGES, **(labels or {})}
 

@@ -389,6 +389,16 @@ def existing_folder_kept_on_a_data_error(d: Path) -> Setup:
     return Setup([path], ["--as-of", "2000-01-01"], names=(str(path),), out=_existing_folder(d))
 
 
+@case
+def previous_folder_without_a_run(d: Path) -> Setup:
+    # Checked before the data is read: the unreadable file is not what the error names.
+    earlier = d / "earlier"
+    earlier.mkdir()
+    path = d / "junk.csv"
+    path.write_bytes(random.Random(4).randbytes(2048))
+    return Setup([path], ["--previous", str(earlier)], names=("--previous", "model.json"))
+
+
 # Runs checked by their own tests
 
 

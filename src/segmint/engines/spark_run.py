@@ -58,7 +58,7 @@ from segmint.features.build import (
 from segmint.features.clean import clean
 from segmint.io.inputs import open_lines
 from segmint.lifecycle.compare import key_moves, matrix_of_pairs, segment_names
-from segmint.lifecycle.identity import keep_identities, previous_model
+from segmint.lifecycle.identity import check_previous, keep_identities, previous_model
 from segmint.model.feature_sets import transform_of
 from segmint.model.sampling import sample_order
 from segmint.model.segment_model import SegmentModel, revenue_order
@@ -132,6 +132,8 @@ def segment_on_spark(
         if getattr(config, name):
             raise UsageError(f"{option}: not supported by the Spark engine yet")
     inputs = [str(s) for s in (source if isinstance(source, (list, tuple)) else [source])]
+    if config.previous:
+        check_previous(config.previous)  # before Spark starts
     with _spark_errors(inputs):
         return _run(spark, inputs, config, _Stages(progress))
 

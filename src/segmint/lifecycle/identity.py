@@ -36,12 +36,24 @@ class Identities:
     summary: dict
 
 
-def previous_model(folder: str | Path, model: SegmentModel) -> SegmentModel:
-    """Return the model of an earlier run's folder; raise InputError when it cannot be compared."""
-    path = Path(folder) / "model.json"
+def check_previous(folder: str | Path) -> SegmentModel:
+    """Return the model of an earlier run's folder; raise InputError when the folder lacks
+    what --previous reads. Cheap: a run checks it before reading its data."""
+    earlier = Path(folder)
+    path = earlier / "model.json"
     if not path.is_file():
         raise InputError(f"--previous {folder}: no model.json there (give a `segmint run` folder)")
-    old = load_model(path)
+    for needed in ("segments.parquet", "summary.json"):
+        if not (earlier / needed).exists():
+            raise InputError(
+                f"--previous {folder}: no {needed} there (give a `segmint run` folder)"
+            )
+    return load_model(path)
+
+
+def previous_model(folder: str | Path, model: SegmentModel) -> SegmentModel:
+    """Return the model of an earlier run's folder; raise InputError when it cannot be compared."""
+    old = check_previous(folder)
     if old.features != model.features or old.transforms_ != model.transforms_:
         raise InputError(
             f"--previous {folder}: its model clusters on {', '.join(old.features)} "
