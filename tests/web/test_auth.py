@@ -149,3 +149,27 @@ def test_attempts_are_counted_per_address() -> None:
     assert attempts.wait("a") == 0.5
     now[0] = 10.0
     assert attempts.wait("a") == 0.0
+
+
+def test_a_login_session_lasts_twelve_hours_and_ends_at_logout(tmp_path: Path) -> None:
+    from segmint.web.app import Sessions
+
+    now = [0.0]
+    app = create_app(tmp_path, token=TOKEN, workers=1)
+    app.state.sessions = Sessions(lifetime=12 * 3600, clock=lambda: now[0])
+    with TestClient(app) as client:
+        client.get("/login")
+        csrf = client.cookies["segmint_csrf"]
+        login = client.post("/login", data={"token": TOKEN, "csrf": csrf}, follow_redirects=False)
+        assert login.status_code == 303 and "Max-Age=43200" in login.headers["set-cookie"]
+        assert client.get("/api/runs").status_code == 200
+        now[0] = 12 * 3600 - 1
+        assert client.get("/api/runs").status_code == 200
+        now[0] = 12 * 3600
+        assert client.get("/api/runs").status_code == 401  # expired
+        now[0] = 0.0
+        assert client.get("/api/runs").status_code == 200
+        session = client.cookies["segmint_session"]
+        client.post("/logout", data={"csrf": csrf})
+        client.cookies.set("segmint_session", session)  # the old cookie, sent again
+        assert client.get("/api/runs").status_code == 401

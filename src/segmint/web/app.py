@@ -64,6 +64,35 @@ class Attempts:
         self._failed.setdefault(address, deque()).append(self.clock())
 
 
+class Sessions:
+    """The login form's sessions, in this process: each valid for `lifetime` seconds after
+    the login (a stolen cookie does not last until the server restarts)."""
+
+    def __init__(
+        self, lifetime: float = 12 * 3600, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.lifetime, self.clock = lifetime, clock
+        self._started: dict[str, float] = {}
+
+    def start(self) -> str:
+        """Return a new session id."""
+        now = self.clock()
+        self._started = {s: t for s, t in self._started.items() if now - t < self.lifetime}
+        session = secrets.token_urlsafe(32)
+        self._started[session] = now
+        return session
+
+    def valid(self, session: str) -> bool:
+        now = self.clock()
+        return any(
+            secrets.compare_digest(session, s) and now - t < self.lifetime
+            for s, t in self._started.items()
+        )
+
+    def end(self, session: str) -> None:
+        self._started.pop(session, None)
+
+
 def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
@@ -100,7 +129,7 @@ def create_app(
     app.state.store = store
     app.state.max_bytes = int(max_upload_mb * 1024 * 1024)
     app.state.token = token or None
-    app.state.sessions = set()
+    app.state.sessions = Sessions()
     app.state.attempts = Attempts()
 
     from segmint.web import api, pages
@@ -139,7 +168,7 @@ def authenticated(request: Request) -> bool:
     ):
         return True
     session = request.cookies.get(SESSION_COOKIE, "")
-    return any(secrets.compare_digest(session, s) for s in request.app.state.sessions)
+    return request.app.state.sessions.valid(session)
 
 
 def _refusal(request: Request) -> Response | None:

@@ -303,10 +303,11 @@ async def login(request: Request) -> Response:
         attempts.failed(address)
         return render(request, "login.html.j2", status_code=401, next=target,
                       error="Wrong token.")  # fmt: skip
-    session = secrets.token_urlsafe(32)
-    request.app.state.sessions.add(session)
+    sessions = request.app.state.sessions
+    session = sessions.start()
     response = _redirect(target)
     response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict",
+                        max_age=int(sessions.lifetime),
                         secure=request.url.scheme == "https")  # fmt: skip
     return response
 
@@ -316,7 +317,7 @@ async def logout(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=10)
     if not check_csrf(request, form.get("csrf")):
         raise HTTPException(403, "The form expired.")
-    request.app.state.sessions.discard(request.cookies.get(SESSION_COOKIE, ""))
+    request.app.state.sessions.end(request.cookies.get(SESSION_COOKIE, ""))
     response = _redirect("/login")
     response.delete_cookie(SESSION_COOKIE)
     return response
