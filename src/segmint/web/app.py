@@ -197,8 +197,13 @@ def _refusal(request: Request) -> Response | None:
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
+def retry_after(wait: float) -> int:
+    """Return Attempts.wait as the whole seconds a Retry-After header says (at least 1)."""
+    return max(1, round(wait))
+
+
 def too_many_attempts(wait: float) -> Response:
-    seconds = max(1, round(wait))
+    seconds = retry_after(wait)
     return JSONResponse(
         {"detail": f"too many wrong tokens from this address: try again in {seconds} s"},
         status_code=429,

@@ -26,6 +26,7 @@ from segmint.web.app import (
     check_csrf,
     client_address,
     is_safe_next,
+    retry_after,
 )
 from segmint.web.job import STAGE_ORDER
 from segmint.web.store import Run, read_json
@@ -296,8 +297,8 @@ async def login(request: Request) -> Response:
     wait = attempts.wait(address)
     if wait:
         return render(request, "login.html.j2", status_code=429, next=target,
-                      error=f"Too many wrong tokens: try again in {max(1, round(wait))} s.",
-                      headers={"Retry-After": str(max(1, round(wait)))})  # fmt: skip
+                      error=f"Too many wrong tokens: try again in {retry_after(wait)} s.",
+                      headers={"Retry-After": str(retry_after(wait))})  # fmt: skip
     given = str(form.get("token") or "")
     if token is None or not secrets.compare_digest(given.encode(), token.encode()):
         attempts.failed(address)
