@@ -462,6 +462,27 @@ def test_charts_drawn_on_two_cores_are_the_pngs_drawn_on_one(run: Run) -> None:
     assert result["forked_equal"] and result["written_equal"]
 
 
+def test_png_bar_and_cell_labels_are_wrapped_each_their_own_way() -> None:
+    """Slanted bar labels wrap at 24 characters on at most two lines; heatmap cells break
+    their first line once, at its last space. Read off the drawn axes."""
+    from matplotlib.figure import Figure
+
+    from segmint.report.charts import BarPanel, Bars, HeatmapPanel
+    from segmint.report.png import _draw
+
+    names = ["Can't Lose Them (high spend, returns often, lapsing fast)", "Lost"]
+    ax = Figure().subplots()
+    _draw(BarPanel("", names, (Bars("customers", [3.0, 1.0], ["#111", "#222"]),), "n"), ax)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "Can't Lose Them (high\nspend, returns often,…",
+        "Lost",
+    ]
+    ax = Figure().subplots()
+    cells = [["Can't Lose Them (high spend)\n12%", "Lost\n3%"]]
+    _draw(HeatmapPanel("", ["a", "b"], ["s"], [[1.0, 2.0]], cells, False, ""), ax)
+    assert [t.get_text() for t in ax.texts] == ["Can't Lose Them (high\nspend)\n12%", "Lost\n3%"]
+
+
 # 2. Hand-made cases ---------------------------------------------------------------------
 
 

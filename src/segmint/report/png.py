@@ -75,7 +75,7 @@ def _labels_on_top(panel: Panel) -> bool:
     return isinstance(panel, HeatmapPanel) and not panel.x_title
 
 
-def _wrapped(label: str) -> str:
+def bar_label(label: str) -> str:
     """Return a slanted axis label on two lines when long, so that it stays inside the figure."""
     import textwrap
 
@@ -158,7 +158,7 @@ def _(panel: BarPanel, ax: Any) -> None:
     for i, bars in enumerate(panel.bars):
         ax.bar(positions + (i - (n - 1) / 2) * width, bars.values, width, color=bars.colours,
                alpha=bars.opacity, edgecolor=bars.colours, label=bars.name)  # fmt: skip
-    labels = [_wrapped(c) for c in panel.categories]
+    labels = [bar_label(c) for c in panel.categories]
     ax.set_xticks(positions, labels, rotation=20, ha="right", fontsize=8.5)
     if panel.y_percent:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
@@ -180,7 +180,7 @@ def _(panel: HeatmapPanel, ax: Any) -> None:
     norm, cmap = image.norm, image.cmap
     for (i, j), value in np.ndenumerate(z):
         dark = np.isfinite(value) and sum(cmap(norm(value))[:3]) < 1.5
-        ax.text(j, i, _wrapped(panel.text[i][j]), ha="center", va="center", fontsize=7 if len(panel.z[0]) > 6 else 7.5,
+        ax.text(j, i, cell_label(panel.text[i][j]), ha="center", va="center", fontsize=7 if len(panel.z[0]) > 6 else 7.5,
                 color="white" if dark else "black")  # fmt: skip
     ax.set_xticks(range(len(panel.x_labels)), panel.x_labels, fontsize=8.5,
                   rotation=0 if panel.x_title else 25, ha="center" if panel.x_title else "left")  # fmt: skip
@@ -192,7 +192,7 @@ def _(panel: HeatmapPanel, ax: Any) -> None:
     ax.set_ylabel(panel.y_title, fontsize=9)
 
 
-def _wrapped(text: str) -> str:
+def cell_label(text: str) -> str:
     """Break a long first line at its last space, so that cell labels fit their cell."""
     first, _, rest = text.partition("\n")
     if len(first) > 12 and " " in first:
