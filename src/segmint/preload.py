@@ -28,7 +28,7 @@ _thread: threading.Thread | None = None
 
 
 # In the order the run needs them: the model stage, the CLV models, the rules' decision
-# trees, then the report's PNG charts.
+# trees, the report's PNG charts, then the writer of segments.csv.
 MODULES = (
     "sklearn.cluster",
     "segmint.clv.bgnbd",
@@ -36,6 +36,7 @@ MODULES = (
     "sklearn.tree",
     "matplotlib.figure",
     "matplotlib.backends.backend_agg",
+    "polars",
 )
 
 

@@ -17,7 +17,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from segmint.errors import OutputError
-from segmint.io.sources import literal, quote
 
 if TYPE_CHECKING:
     import duckdb
@@ -146,32 +145,26 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, use_dictionary=text)
 
 
-# The CSV is written in this many row ranges at once: DuckDB's CSV writer keeps the row
-# order on one thread, and formatting numbers is its cost (2.0 s → 1.1 s at 600,000 rows).
-CSV_PARTS = 2
-
-
-def write_csv(table: pa.Table, path: Path, parts: int = CSV_PARTS) -> None:
+def write_csv(table: pa.Table, path: Path) -> None:
     """Write the per-customer table as CSV, with formula-like text cells neutralised.
 
-    DuckDB writes it (quoting only where needed, as pandas would, in a fraction of the time),
-    prefixing a ' to every text cell that a spreadsheet would run as a formula. Each of
-    `parts` row ranges is written to its own file at once; they are then joined in order.
+    polars writes it (quoting only where needed; every number in its shortest form that reads
+    back as the same double; on every core: a quarter of the CPU time of DuckDB's COPY),
+    with a ' before every text cell that a spreadsheet would run as a formula.
     """
-    size = -(-table.num_rows // parts) if table.num_rows else 0
-    files = [path] + [path.with_name(f"{path.name}.part{i}") for i in range(1, parts)]
-    with ThreadPoolExecutor(max_workers=parts) as pool:
-        written = [
-            pool.submit(_copy_csv, table.slice(i * size, size), file, i == 0)
-            for i, file in enumerate(files)
-        ]
-        for w in written:
-            w.result()
-    with path.open("ab") as out:
-        for file in files[1:]:
-            with file.open("rb") as part:
-                shutil.copyfileobj(part, out, 1 << 20)
-            file.unlink()
+    import polars as pl
+
+    frame = pl.from_arrow(table)
+    for column in TEXT_COLUMNS:
+        if column not in frame.columns:
+            continue
+        text = pl.col(column)
+        formula_like = pl.any_horizontal(text.str.starts_with(s) for s in FORMULA_START)
+        if frame.select(formula_like.any()).item():  # rarely: the column is left as it is
+            frame = frame.with_columns(
+                pl.when(formula_like).then(pl.lit("'") + text).otherwise(text).alias(column)
+            )
+    frame.write_csv(path)
 
 
 @contextmanager
@@ -187,23 +180,6 @@ def copying(table: pa.Table, name: str) -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute("SET enable_progress_bar = false")
         con.register(name, table)
         yield con
-
-
-def _copy_csv(table: pa.Table, path: Path, header: bool) -> None:
-    starts = ", ".join(literal(c) for c in FORMULA_START)
-    apostrophe = literal("'")
-    safe = [
-        f"CASE WHEN left({quote(c)}, 1) IN ({starts}) THEN {apostrophe} || {quote(c)} "
-        f"ELSE {quote(c)} END AS {quote(c)}"
-        for c in TEXT_COLUMNS
-        if c in table.column_names
-    ]
-    replace = f" REPLACE ({', '.join(safe)})" if safe else ""
-    with copying(table, "customer_table") as con:
-        con.execute(
-            f"COPY (SELECT *{replace} FROM customer_table) "
-            f"TO {literal(str(path))} (HEADER {str(header).upper()}, DELIMITER ',')"
-        )
 
 
 def _json_ready(value: Any) -> Any:
