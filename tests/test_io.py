@@ -508,3 +508,8 @@ def test_header_delimiter_splits_the_header_and_most_lines_alike():
     assert header_delimiter(["a;b;c", "1;2,5;3", "4;5;6"]) == ";"
     assert header_delimiter(["only one column", "x", "y"]) is None
     assert header_delimiter(["a,b", "1", "2", "3"]) is None  # the lines do not split alike
+    # A short file: its last line, possibly cut short, does not count against the delimiter.
+    assert header_delimiter(["a,b,c", "1,2,3", "1,2"]) == ","
+    assert header_delimiter(["a,b,c", "1,2"]) == ","  # a lone line that the delimiter splits
+    assert header_delimiter(["a,b,c", "1"]) is None
+    assert header_delimiter(["a;b;c", "1;2;3", "4,5", "7;8"]) is None  # 1 of 2 alike

@@ -175,6 +175,14 @@ def cut_short_after_the_sniffed_lines(d: Path) -> Setup:
 
 
 @case
+def cut_short_in_a_file_of_three_lines(d: Path) -> Setup:
+    # One line in two is short here: the last line is not counted against the delimiter.
+    path = d / "tiny.csv"
+    path.write_text("customer_id,date,amount\nc1,2024-01-01,5\nc2,2024-01-0", encoding="utf-8")
+    return Setup([path], names=(str(path),), patterns=(r"line 3 has 2 fields\b.*header has 3",))
+
+
+@case
 def damaged_xlsx(d: Path) -> Setup:
     path = d / "book.xlsx"
     path.write_bytes(b"PK\x03\x04" + b"this is not a workbook " * 40)
