@@ -114,12 +114,10 @@ def header_delimiter(lines: list[str]) -> str | None:
         widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
         if len(widths) < 2 or widths[0] < 2:
             continue
-        # The last line may be the one cut short: in a short file it is a large share.
-        data = widths[1:-1] if len(widths) > 2 else widths[1:]
-        if len(data) == 1 and len(widths) == 2:
-            alike = float(data[0] >= 2)  # a lone line: the delimiter splits it too
-        else:
-            alike = sum(w == widths[0] for w in data) / len(data)
+        if len(widths) == 2:  # a lone line, perhaps cut short: the delimiter splits it too
+            alike = float(widths[1] >= 2)
+        else:  # the last line may be the one cut short: in a short file, a large share
+            alike = sum(w == widths[0] for w in widths[1:-1]) / (len(widths) - 2)
         if alike >= 0.8 and (best is None or widths[0] > best[1]):
             best = (delimiter, widths[0])
     return best[0] if best else None
