@@ -29,6 +29,7 @@ from segmint.clv import (
     gamma_gamma,
     p_alive,
 )
+from segmint.clv._mle import LOG_LOWER, LOG_UPPER, maximize
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow_sample.csv"
 CALIBRATION_END = pd.Timestamp("1997-09-30")
@@ -540,3 +541,22 @@ def test_parameters_at_their_limits_give_the_limiting_expectations() -> None:
     alive_mean = (1 - ((fixed.alpha + T) / (fixed.alpha + T + p0 * 52.0)) ** (fixed.r + x)) / p0
     np.testing.assert_allclose(got, alive_mean * p_alive(fixed, x, t_x, T), rtol=1e-3)
     assert np.isfinite(got).all()
+
+
+@pytest.mark.parametrize(
+    ("short_of_the_edge", "converged"), [(5e-4, False), (0.009, False), (0.02, True), (1.0, True)]
+)
+def test_a_maximum_within_one_percent_of_the_box_is_not_converged(
+    short_of_the_edge: float, converged: bool
+) -> None:
+    # Where a likelihood flattens out towards the box, L-BFGS-B may stop a little short of it
+    # and report success; within EDGE of the box counts as on it (as at either end).
+    for edge, sign in ((LOG_UPPER, -1.0), (LOG_LOWER, 1.0)):
+        best = np.array([edge + sign * short_of_the_edge, 0.5])
+
+        def objective(x: np.ndarray, best: np.ndarray = best) -> tuple[float, np.ndarray]:
+            return float(np.sum((x - best) ** 2)), 2 * (x - best)
+
+        fit = maximize(objective, np.exp([0.0, 0.0]), 10)
+        np.testing.assert_allclose(np.log(fit.params), best, atol=1e-6)
+        assert fit.converged is converged
