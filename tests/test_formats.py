@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from segmint import SegmintError, segment
-from segmint.io.formats import detect_date_reading, detect_number_reading
+from segmint.io.formats import (
+    DATE_FAMILIES,
+    ISO,
+    _count_readings,
+    detect_date_reading,
+    detect_number_reading,
+)
 
 D = dt.datetime
 
@@ -54,6 +60,33 @@ def test_iso_dates_and_timestamps():
         D(2010, 12, 1, 8, 26),
         D(2011, 2, 20, 11, 39),
     ]
+
+
+def test_values_read_as_iso_read_no_other_way():
+    # detect_date_reading stops at the ISO formats when they read every value; that is the
+    # full detection's choice only if no other family reads any of them (else a tie or an
+    # ambiguity could change it). Every ISO format, days 1-12 and above, the plausible edges.
+    days = [D(1900, 1, 1), D(1969, 3, 4), D(2001, 2, 3, 4, 5, 6), D(2012, 11, 10, 9, 8),
+            D(2068, 12, 12), D(2069, 1, 31, 23, 59, 59), D(2100, 12, 31, 23, 59, 59)]  # fmt: skip
+    shapes = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
+              "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d%H%M%S", "%Y%m%d"]  # fmt: skip
+    values = [d.strftime(shape) for d in days for shape in shapes]
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE t AS SELECT unnest(?) AS v, 1 AS n", [values])
+        readings = _count_readings(con, "t", DATE_FAMILIES)
+    assert readings.total == len(values)
+    assert readings.per_family == {
+        "iso": len(values), "month_first": 0, "day_first": 0, "excel": 0,
+    }  # fmt: skip
+
+
+def test_iso_detection_stops_early_with_the_full_detections_formats():
+    values = ["2010-12-01 08:26:00", "2010/12/02", "2010-12-03"]
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE t AS SELECT unnest(?) AS d", [values])
+        reading = detect_date_reading(con, "t", "d", "test.csv")
+        full = _count_readings(con, "(SELECT d AS v, 1 AS n FROM t)", DATE_FAMILIES)
+    assert reading.formats == full.used("iso") == (ISO, "%Y/%m/%d")
 
 
 def test_compact_yyyymmdd_text():

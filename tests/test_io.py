@@ -327,6 +327,25 @@ def test_excel_serial_day_numbers(tmp_path):
     )
 
 
+def test_excel_number_too_large_for_a_serial_day_is_a_bad_date(tmp_path):
+    # 20101201083000 (a compact timestamp among serial days) once overflowed the cast to
+    # microseconds and stopped the run with DuckDB's conversion error.
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["CustomerID", "InvoiceDate", "Amount"])
+    sheet.append(["A", 40513.5, 10.0])  # 2010-12-01 12:00
+    sheet.append(["A", 40523.25, 5.5])  # 2010-12-11 06:00
+    sheet.append(["B", 40518, 20.0])  # 2010-12-06
+    sheet.append(["C", 40533, 7.25])  # 2010-12-21
+    sheet.append(["D", 20101221000000, 3.0])
+    path = tmp_path / "mixed.xlsx"
+    book.save(path)
+    result = segment(path, k=2, n_init=2)
+    assert result.summary["input"]["rows_dropped"]["bad_date"] == 1
+    assert result.summary["input"]["period"]["end"].startswith("2010-12-21T00:00")
+    assert sorted(result.customers["customer_id"]) == ["A", "B", "C"]
+
+
 def test_excel_written_by_pandas(tmp_path):
     frame = pd.DataFrame(
         {

@@ -16,6 +16,7 @@ from segmint.errors import InputError
 
 PLAUSIBLE_FROM = "1900-01-01"
 _DETECTION_VALUES = 10_000
+_DATE_VALUES = "segmint_date_values"  # the distinct values detection reads
 # Detection first reads this many rows from the start; the whole column only when they leave
 # the reading ambiguous or unknown, or when the chosen reading leaves dates unread.
 HEAD_ROWS = 100_000
@@ -71,10 +72,11 @@ def _parse_one(value: str, fmt: str) -> str:
     if fmt == ISO:
         return f"TRY_CAST({value} AS TIMESTAMP)"
     if fmt == EXCEL_SERIAL:
-        # Excel's day 0 is 1899-12-30 (it counts a 29 February 1900 that never was).
+        # Excel's day 0 is 1899-12-30 (it counts a 29 February 1900 that never was). A number
+        # too large for the microseconds (e.g. a compact 20101201083000) is no serial day.
         return (
             f"(TIMESTAMP '1899-12-30' + to_microseconds("
-            f"CAST(round(TRY_CAST({value} AS DOUBLE) * 86400000000) AS BIGINT)))"
+            f"TRY_CAST(round(TRY_CAST({value} AS DOUBLE) * 86400000000) AS BIGINT)))"
         )
     parsed = f"try_strptime({value}, '{fmt}')"
     if "%y" in fmt:
@@ -141,11 +143,61 @@ def _detect(
     # Detection reads at most _DETECTION_VALUES distinct values (most frequent first, then a
     # deterministic pseudo-random order, never alphabetical: that would see only days 01-12), enough
     # to see a day above 12 or a four-digit year, at a bounded cost on huge logs.
-    values = (
-        f"(SELECT trim({quoted}) AS v, count(*) AS n FROM {relation} "
-        f"WHERE trim({quoted}) <> '' GROUP BY 1 ORDER BY n DESC, hash(v), v LIMIT {_DETECTION_VALUES})"
+    # Kept in a table: read twice below, and over the whole column when the head is not enough.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_DATE_VALUES} AS "
+        f"SELECT trim({quoted}) AS v, count(*) AS n FROM {relation} "
+        f"WHERE trim({quoted}) <> '' GROUP BY 1 ORDER BY n DESC, hash(v), v LIMIT {_DETECTION_VALUES}"
     )
-    families = {k: v for k, v in DATE_FAMILIES.items() if allow_excel or k != "excel"}
+    try:
+        # Most exports write ISO 8601. When its formats read every value, the full count
+        # would choose them too: ISO comes first among equal counts, and no ISO date (a year
+        # 1900-2100 first, or digits only) reads month- or day-first, so there is no
+        # ambiguity. The other ~50 formats are then not parsed (0.3 s on 10,000 values).
+        iso = _count_readings(con, _DATE_VALUES, {"iso": DATE_FAMILIES["iso"]})
+        if iso.total and iso.per_family["iso"] == iso.total:
+            return iso.used("iso")
+        families = {k: v for k, v in DATE_FAMILIES.items() if allow_excel or k != "excel"}
+        counts = _count_readings(con, _DATE_VALUES, families)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_DATE_VALUES}")
+    if not counts.total:
+        raise InputError(f"{source}: column {column!r} holds no dates (every value is blank)")
+    best = max(counts.per_family.values())
+    if not best:
+        raise InputError(
+            f"{source}: column {column!r}: no value reads as a date (e.g. {counts.first_value!r}); "
+            "give the format with --date-format, e.g. --date-format '%d/%m/%Y %H:%M'"
+        )
+    month_first, day_first = counts.per_family["month_first"], counts.per_family["day_first"]
+    if counts.disagreeing and month_first == day_first == best:
+        raise InputError(
+            f"{source}: column {column!r}: dates such as {counts.disagreeing!r} read both as "
+            "month-first and as day-first; say which with --date-format '%m/%d/%Y' "
+            "or --date-format '%d/%m/%Y' (add ' %H:%M' for times)"
+        )
+    chosen = next(fam for fam, n in counts.per_family.items() if n == best)
+    return counts.used(chosen)
+
+
+@dataclass(frozen=True)
+class _Readings:
+    """How many of the values (weighted by their rows) each date format and family reads."""
+
+    per_format: dict[tuple[str, str], int]
+    per_family: dict[str, int]
+    disagreeing: str | None  # a value read differently month-first and day-first
+    total: int
+    first_value: str | None
+
+    def used(self, family: str) -> tuple[str, ...]:
+        """The family's formats that read at least one value, in order."""
+        return tuple(fmt for (fam, fmt), n in self.per_format.items() if fam == family and n)
+
+
+def _count_readings(
+    con: duckdb.DuckDBPyConnection, values: str, families: dict[str, tuple[str, ...]]
+) -> _Readings:
     formats = [(fam, fmt) for fam, fmts in families.items() for fmt in fmts]
     # Parse every distinct value once per format (p0, p1, …); the counts below only combine them.
     parsed = ", ".join(
@@ -158,34 +210,23 @@ def _detect(
 
     counts = ", ".join(f"sum(n) FILTER (p{i} IS NOT NULL)" for i in range(len(formats)))
     family_counts = ", ".join(f"sum(n) FILTER ({family_value(f)} IS NOT NULL)" for f in families)
-    differs = f"{family_value('month_first')} <> {family_value('day_first')}"
+    disagreeing = "NULL"
+    if "month_first" in families and "day_first" in families:
+        differs = f"{family_value('month_first')} <> {family_value('day_first')}"
+        disagreeing = f"min(v) FILTER ({differs})"
     # MATERIALIZED: otherwise DuckDB may inline each p_i into every aggregate that uses it.
     row = con.execute(
         f"WITH parsed AS MATERIALIZED (SELECT v, n, {parsed} FROM {values}) "
-        f"SELECT {counts}, {family_counts}, count(*) FILTER ({differs}), "
-        f"min(v) FILTER ({differs}), sum(n), min(v) FROM parsed"
+        f"SELECT {counts}, {family_counts}, {disagreeing}, coalesce(sum(n), 0), min(v) FROM parsed"
     ).fetchone()
-    row = [0 if v is None else v for v in row[:-2]] + list(row[-2:])
-    per_format = dict(zip(formats, row[: len(formats)], strict=True))
-    per_family = dict(zip(families, row[len(formats) : len(formats) + len(families)], strict=True))
-    n_disagree, example_value, total, first_value = row[len(formats) + len(families) :]
-    if not total:
-        raise InputError(f"{source}: column {column!r} holds no dates (every value is blank)")
-    best = max(per_family.values())
-    if not best:
-        raise InputError(
-            f"{source}: column {column!r}: no value reads as a date (e.g. {first_value!r}); "
-            "give the format with --date-format, e.g. --date-format '%d/%m/%Y %H:%M'"
-        )
-    if n_disagree and per_family["month_first"] == per_family["day_first"] == best:
-        raise InputError(
-            f"{source}: column {column!r}: dates such as {example_value!r} read both as "
-            "month-first and as day-first; say which with --date-format '%m/%d/%Y' "
-            "or --date-format '%d/%m/%Y' (add ' %H:%M' for times)"
-        )
-    chosen = next(fam for fam, n in per_family.items() if n == best)
-    used = tuple(fmt for fam, fmt in formats if fam == chosen and per_format[(fam, fmt)])
-    return used
+    numbers = [0 if v is None else int(v) for v in row[: len(formats) + len(families)]]
+    return _Readings(
+        per_format=dict(zip(formats, numbers[: len(formats)], strict=True)),
+        per_family=dict(zip(families, numbers[len(formats) :], strict=True)),
+        disagreeing=row[-3],
+        total=int(row[-2]),
+        first_value=row[-1],
+    )
 
 
 # Numbers ---------------------------------------------------------------------------------
