@@ -532,3 +532,35 @@ def test_header_delimiter_splits_the_header_and_most_lines_alike():
     assert header_delimiter(["a,b,c", "1,2"]) == ","  # a lone line that the delimiter splits
     assert header_delimiter(["a,b,c", "1"]) is None
     assert header_delimiter(["a;b;c", "1;2;3", "4,5", "7;8"]) is None  # 1 of 2 alike
+
+
+SNIFFED_FILES = {
+    "semicolons and decimal commas": (
+        ";",
+        'Kunde;Datum;Betrag\nA;01.02.2010;"1.234,50"\nB;03.02.2010;7,25\n',
+    ),
+    "quoted delimiters and a line break": (
+        ",",
+        'id,date,note,amount\nA,2010-12-01,"one, two",5\nB,2010-12-02,"a\nb",6\n',
+    ),
+    "CRLF and a pipe": ("|", "id|date|amount\r\nA|2010-12-01|5\r\nB|2010-12-02|6\r\n"),
+    "tabs": ("\t", "id\tdate\tamount\nA\t2010-12-01\t5\nB\t2010-12-02\t6\n"),
+    "zero-padded ids": (",", "customer_id,date,amount\n00004,19970101,1.5\n00042,19970102,2.5\n"),
+}
+
+
+@pytest.mark.parametrize(("delimiter", "content"), SNIFFED_FILES.values(), ids=SNIFFED_FILES.keys())
+def test_the_spelled_out_dialect_reads_what_read_csv_detects(tmp_path, delimiter, content):
+    # The view spells out the dialect sniffed once (sources._sniffed_reader); it must read
+    # every row and value as DuckDB's own detecting read_csv does.
+    from segmint.io.sources import _sniffed_reader
+
+    path = tmp_path / "log.csv"
+    path.write_bytes(content.encode())
+    with duckdb.connect() as con:
+        reader, found = _sniffed_reader(con, path, tab_separated=False)
+        assert "auto_detect = false" in reader and found == delimiter
+        spelled = con.sql(f"SELECT * FROM {reader})")
+        detected = con.sql(f"SELECT * FROM read_csv('{path}', all_varchar = true)")
+        assert spelled.columns == detected.columns
+        assert spelled.fetchall() == detected.fetchall()
