@@ -66,6 +66,28 @@ def test_a_long_query_reports_its_percent_and_time_left_and_the_thread_ends(tmp_
     assert all(r.endswith(" left") for r in reports)
 
 
+class _ScriptedProgress:
+    """A connection whose running query reports the given percents, then none (-1)."""
+
+    def __init__(self, percents):
+        self.percents = list(percents)
+        self.done = threading.Event()
+
+    def query_progress(self):
+        if not self.percents:
+            self.done.set()
+            return -1
+        return self.percents.pop(0)
+
+
+def test_a_percent_is_rounded_down_and_a_finishing_query_reports_nothing():
+    con = _ScriptedProgress([10.0, 50.0, 99.7, 100.0, 100.0])
+    reports: list[str] = []
+    with watching(con, reports.append, every=0.0, after=0.0):
+        assert con.done.wait(10)
+    assert [r.split(",")[0] for r in reports] == ["50%", "99%"]
+
+
 def test_no_watcher_without_a_report(tmp_path):
     threads = threading.active_count()
     with connect(Settings.create(), tmp_path) as con, watching(con, None):

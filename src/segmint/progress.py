@@ -98,9 +98,11 @@ def watching(
                 first = (now, percent)
             last_percent = percent
             ran = now - first[0]
-            if ran >= after and now - last_report >= every and percent > first[1]:
+            # At 100% the query is only finishing; a percent is shown rounded down, so that a
+            # query at 99.7% does not read as done.
+            if ran >= after and now - last_report >= every and first[1] < percent < 100:
                 rate = (percent - first[1]) / ran
-                report(f"{percent:.0f}%, {time_left((100 - percent) / rate)} left")
+                report(f"{int(percent)}%, {time_left((100 - percent) / rate)} left")
                 last_report = now
 
     thread = threading.Thread(target=watch, name="segmint-progress", daemon=True)

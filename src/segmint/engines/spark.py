@@ -1,7 +1,7 @@
 """The Spark session and the connection that runs Segmint's DuckDB SQL on it (issue 8).
 
 `SparkConnection` offers the small part of DuckDB's connection API that `features.clean`,
-`features.build` and `profile.aggregates` use (execute, then fetchone, fetchall or df), and
+`features.build` and `profile.aggregates` use (execute, then fetchall or df), and
 runs every statement through `spark_sql.to_spark`. So the cleaning rules and feature
 definitions exist once, in the DuckDB SQL, and Spark runs their transpilation.
 `engines.spark_run` is the whole run.
@@ -89,10 +89,6 @@ class SparkResult:
 
     def __init__(self, frame: Any) -> None:
         self.frame = frame
-
-    def fetchone(self) -> tuple | None:
-        rows = self.frame.take(1)
-        return tuple(rows[0]) if rows else None
 
     def fetchall(self) -> list[tuple]:
         return [tuple(row) for row in self.frame.collect()]

@@ -44,6 +44,7 @@ from segmint.clv.per_customer import (
     fit_models,
     why_not,
 )
+from segmint.db import one_row
 from segmint.engines import spark_model
 from segmint.engines.spark import SparkConnection, read_source, text_frame
 from segmint.engines.spark_sql import to_spark
@@ -458,9 +459,9 @@ def _lifetime_value(
     CLV figures. The models are fitted on the sample; every customer is scored by Spark's
     executors with the same functions as the DuckDB engine."""
     nothing: list[dict] = [{} for _ in range(k)]
-    repeat = engine.execute(
-        "SELECT count(CASE WHEN frequency > 1 THEN 1 END) FROM customers"
-    ).fetchone()[0]
+    repeat = one_row(
+        engine.execute("SELECT count(CASE WHEN frequency > 1 THEN 1 END) FROM customers")
+    )[0]
     reason = why_not(int(repeat), config.clv)
     models = fit_models(sample) if reason is None else reason
     if isinstance(models, str):
@@ -482,12 +483,14 @@ def _lifetime_value(
     scored = segmented.mapInPandas(score, schema).drop(REPEAT_VALUE).cache()
     scored.createOrReplaceTempView("segmented")
     finite = [f"{names[c]} BETWEEN -1e300 AND 1e300" for c in ("p_alive", "expected_orders")]
-    bad, blank = engine.execute(
-        f"SELECT count(CASE WHEN NOT ({' AND '.join(finite)}) OR {names['p_alive']} IS NULL "
-        f"OR {names['expected_orders']} IS NULL THEN 1 END), "
-        f"count(CASE WHEN NOT ({names['expected_aov']} BETWEEN -1e300 AND 1e300) "
-        f"OR {names['expected_aov']} IS NULL THEN 1 END) FROM segmented"
-    ).fetchone()
+    bad, blank = one_row(
+        engine.execute(
+            f"SELECT count(CASE WHEN NOT ({' AND '.join(finite)}) OR {names['p_alive']} IS NULL "
+            f"OR {names['expected_orders']} IS NULL THEN 1 END), "
+            f"count(CASE WHEN NOT ({names['expected_aov']} BETWEEN -1e300 AND 1e300) "
+            f"OR {names['expected_aov']} IS NULL THEN 1 END) FROM segmented"
+        )
+    )
     if bad:
         scored.unpersist()
         return segmented.drop(REPEAT_VALUE), absent(DEGENERATE), nothing

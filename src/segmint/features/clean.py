@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from segmint.db import one_row
 from segmint.errors import InputError
 from segmint.features.sql import render
 from segmint.io.formats import trimmed
@@ -86,7 +87,7 @@ def clean(con: duckdb.DuckDBPyConnection, lines: Lines, settings: Settings) -> C
     dropped = {reason: counts.get(reason, 0) for reason in DROP_REASONS}
     if rows_used == 0:
         raise InputError(f"{lines.name}: no line is left after cleaning ({_describe(dropped)})")
-    start, end = con.execute("SELECT min(first_ts), max(last_ts) FROM clean_orders").fetchone()
+    start, end = one_row(con.execute("SELECT min(first_ts), max(last_ts) FROM clean_orders"))
     as_of = settings.as_of or end.date()
     return CleanLines(rows_read, rows_used, dropped, as_of, start, end)
 
@@ -136,7 +137,7 @@ def _bool(flag: bool) -> str:
 
 
 def _count(con: duckdb.DuckDBPyConnection, relation: str, weight: str = "1") -> int:
-    return int(con.execute(f"SELECT coalesce(sum({weight}), 0) FROM {relation}").fetchone()[0])
+    return int(one_row(con.execute(f"SELECT coalesce(sum({weight}), 0) FROM {relation}"))[0])
 
 
 def _count_drops(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], int]:
@@ -144,8 +145,9 @@ def _count_drops(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], int]:
 
     An exact duplicate's extra copies count as `duplicate`, unless an earlier rule drops the line.
     """
-    row = con.execute(
-        """
+    row = one_row(
+        con.execute(
+            """
         SELECT
             coalesce(sum(copies) FILTER (WHERE drop_reason = 'missing_customer_id'), 0),
             coalesce(sum(copies) FILTER (WHERE drop_reason = 'bad_date'), 0),
@@ -156,7 +158,8 @@ def _count_drops(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], int]:
             count(*) FILTER (WHERE drop_reason IS NULL)
         FROM classified_lines
         """
-    ).fetchone()
+        )
+    )
     reasons = ("missing_customer_id", "bad_date", "duplicate", "invalid_amount", "after_as_of")
     counts = {reason: int(n) for reason, n in zip(reasons, row[:-1], strict=True)}
     return counts, int(row[-1])

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from segmint.db import one_row
 from segmint.errors import InputError
 
 PLAUSIBLE_FROM = "1900-01-01"
@@ -121,7 +122,7 @@ def detect_date_reading(
     whole = head_rows is None
     if not whole:
         rows = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {relation} LIMIT {head_rows + 1})")
-        whole = rows.fetchone()[0] <= head_rows
+        whole = one_row(rows)[0] <= head_rows
     head = relation if whole else f"(SELECT {quoted} FROM {relation} LIMIT {head_rows})"
     try:
         formats = _detect(con, head, quoted, column, source, allow_excel)
@@ -215,10 +216,13 @@ def _count_readings(
         differs = f"{family_value('month_first')} <> {family_value('day_first')}"
         disagreeing = f"min(v) FILTER ({differs})"
     # MATERIALIZED: otherwise DuckDB may inline each p_i into every aggregate that uses it.
-    row = con.execute(
-        f"WITH parsed AS MATERIALIZED (SELECT v, n, {parsed} FROM {values}) "
-        f"SELECT {counts}, {family_counts}, {disagreeing}, coalesce(sum(n), 0), min(v) FROM parsed"
-    ).fetchone()
+    row = one_row(
+        con.execute(
+            f"WITH parsed AS MATERIALIZED (SELECT v, n, {parsed} FROM {values}) "
+            f"SELECT {counts}, {family_counts}, {disagreeing}, coalesce(sum(n), 0), min(v) "
+            "FROM parsed"
+        )
+    )
     numbers = [0 if v is None else int(v) for v in row[: len(formats) + len(families)]]
     return _Readings(
         per_format=dict(zip(formats, numbers[: len(formats)], strict=True)),

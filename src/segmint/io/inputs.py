@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from segmint.db import one_row
 from segmint.errors import InputError
 from segmint.io import formats
 from segmint.io.columns import find_columns
@@ -141,7 +142,7 @@ def read_dates_from_whole_column(con: duckdb.DuckDBPyConnection, lines: Lines) -
 def _require_rows(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None:
     for source in sources:
         try:
-            has_row = con.execute(f"SELECT 1 FROM {source.view} LIMIT 1").fetchone()
+            has_row = one_row(con.execute(f"SELECT 1 FROM {source.view} LIMIT 1"))
         except duckdb.Error as exc:
             raise InputError(f"{source.name}: cannot be read ({read_error(exc)})") from None
         if not has_row:

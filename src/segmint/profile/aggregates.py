@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from segmint.db import one_row
 from segmint.profile.summary import MEAN_FEATURES, Group
 from segmint.profile.traits import PROFILE_FEATURES, Moments
 
@@ -31,10 +32,12 @@ def moments(
     parts = []
     for f in features:
         parts += [f"count({f})", f"avg(CAST({f} AS DOUBLE))", f"avg({_logged(f)})"]
-    base_row = con.execute(
-        f"SELECT {', '.join(parts + [f'stddev_pop({_logged(f)})' for f in features])} "
-        f"FROM {relation}"
-    ).fetchone()
+    base_row = one_row(
+        con.execute(
+            f"SELECT {', '.join(parts + [f'stddev_pop({_logged(f)})' for f in features])} "
+            f"FROM {relation}"
+        )
+    )
     base = {}
     for i, f in enumerate(features):
         count, mean, log_mean = base_row[3 * i : 3 * i + 3]
@@ -73,7 +76,7 @@ def _group(row: tuple) -> Group:
 
 def groups(con: Any, relation: str, k: int) -> tuple[Group, list[Group]]:
     """Return the Group of everyone and of each segment (an empty one where none is in it)."""
-    everyone = _group(con.execute(f"SELECT {_group_columns()} FROM {relation}").fetchone())
+    everyone = _group(one_row(con.execute(f"SELECT {_group_columns()} FROM {relation}")))
     empty = Group(0, 0.0, 0, {f: float("nan") for f in MEAN_FEATURES})
     per_segment = [empty] * k
     for row in con.execute(
@@ -93,10 +96,12 @@ def rfm_groups(con: Any, relation: str) -> dict[str, tuple[int, float]]:
 
 def top_revenue(con: Any, relation: str, n: int) -> float:
     """Return the revenue of the n customers who spent the most."""
-    row = con.execute(
-        f"SELECT sum({MONEY}) FROM "
-        f"(SELECT monetary FROM {relation} ORDER BY monetary DESC LIMIT {int(n)})"
-    ).fetchone()
+    row = one_row(
+        con.execute(
+            f"SELECT sum({MONEY}) FROM "
+            f"(SELECT monetary FROM {relation} ORDER BY monetary DESC LIMIT {int(n)})"
+        )
+    )
     return float(row[0] or 0)
 
 
@@ -120,7 +125,7 @@ def clv_figures(
             "likely_lost": int(lost),
         }
 
-    everyone = figures(con.execute(f"SELECT {columns} FROM {relation}").fetchone())
+    everyone = figures(one_row(con.execute(f"SELECT {columns} FROM {relation}")))
     per_segment = [figures((None, None, 0, 0)) for _ in range(k)]
     for row in con.execute(
         f"SELECT segment_id, {columns} FROM {relation} GROUP BY segment_id"

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
+from segmint.db import one_row
 from segmint.errors import SegmintError, UsageError
 from segmint.runs import error_line
 from segmint.web.forms import settings_from_fields, validated
@@ -176,7 +177,7 @@ def customers_page(run: Run, offset: int, limit: int) -> dict[str, Any]:
     limit = min(limit, MAX_PAGE)
     path = str(run.out_dir / "segments.parquet")
     with duckdb.connect() as con:
-        total = con.execute("SELECT count(*) FROM read_parquet(?)", [path]).fetchone()[0]
+        total = one_row(con.execute("SELECT count(*) FROM read_parquet(?)", [path]))[0]
         cursor = con.execute(
             "SELECT * FROM read_parquet(?) LIMIT ? OFFSET ?", [path, limit, offset]
         )
