@@ -40,6 +40,20 @@ def test_too_few_distinct_points_is_an_error_naming_the_count(k, k_min, n) -> No
         candidate_ks(k, k_min, 10, n_distinct=n)
 
 
+@pytest.mark.parametrize(
+    ("n", "says"),
+    [
+        (3, "at most 2 segments; lower --k-min or add data"),
+        (2, "at most 1 segment; too few to segment; add data"),
+        (1, "at most 0 segments; too few to segment; add data"),
+    ],
+)
+def test_an_empty_k_range_says_how_many_segments_the_data_allows(n, says) -> None:
+    with pytest.raises(SegmintError) as error:
+        candidate_ks(None, 3, 10, n_distinct=n)
+    assert str(error.value).endswith(says)
+
+
 def test_davies_bouldin_is_minimised_among_eligible_ties_to_smaller_k() -> None:
     scores = [
         _score(3, 0.90, 0.3, 100),

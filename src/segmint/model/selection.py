@@ -107,10 +107,12 @@ def candidate_ks(k: int | None, k_min: int, k_max: int, n_distinct: int) -> list
         return [k]
     top = min(k_max, n_distinct - 1)
     if top < k_min:
+        at_most = max(n_distinct - 1, 0)
+        segments = "segment" if at_most == 1 else "segments"
+        remedy = "lower --k-min or add data" if at_most >= 2 else "too few to segment; add data"
         raise UsageError(
             f"--k-min {k_min}..--k-max {k_max}: the data has only {n_distinct} distinct "
-            f"customer point(s), so at most {max(n_distinct - 1, 0)} segments; "
-            "lower --k-min or add data"
+            f"customer point(s), so at most {at_most} {segments}; {remedy}"
         )
     return list(range(k_min, top + 1))
 
