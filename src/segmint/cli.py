@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -372,5 +373,17 @@ def _fail(message: str) -> int:
     return 2
 
 
+def entry() -> None:
+    """The `segmint` command: main(), then exit with its status.
+
+    The process ends here, so the collector's passes at interpreter exit would only free
+    memory the OS takes back anyway: after a 10M-line run they took 0.5 s. gc.freeze()
+    leaves them nothing to look at; buffers are still flushed and exit handlers still run.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
