@@ -351,11 +351,12 @@ def test_clv_benchmark_recovers_the_simulated_parameters() -> None:
     # 100,000 customers drawn from BG/NBD (Hardie's CDNOW estimates) and Gamma-Gamma
     # (6, 4, 15): the fits must find them again, to the precision such a sample allows.
     clv = load_benchmark("clv")
-    got = clv.run(100_000, seed=1)
-    assert got["customers"] == 100_000
+    got = clv.run(100_000, seed=1, model="bg-nbd")
+    assert got["customers"] == 100_000 and got["model"] == "bg-nbd"
+    assert 0 < got["distinct_rows"] < 100_000
     truth = {"r": clv.R, "alpha": clv.ALPHA, "a": clv.A, "b": clv.B}
     for name, value in truth.items():
-        assert got["bgnbd"][name] == pytest.approx(value, rel=0.1), name
+        assert got["orders"][name] == pytest.approx(value, rel=0.1), name
     for name, value in {"p": clv.P, "q": clv.Q, "gamma": clv.GAMMA}.items():
         assert got["gamma_gamma"][name] == pytest.approx(value, rel=0.1), name
-    assert set(got["seconds"]) == {"fit_bgnbd", "fit_gamma_gamma", "score"}
+    assert set(got["seconds"]) == {"fit_orders", "fit_gamma_gamma", "clv_stage"}

@@ -29,17 +29,53 @@ def sig3(value: float) -> float:
 def calibration():
     # Fader, Hardie & Lee's calibration period: 1997-01-01 to 1997-09-30 (39 weeks).
     # 273 days = 39 weeks: the horizon of Hardie's conditional expectation.
+    return segment(CDNOW, as_of="1997-09-30", k=3, n_init=2, clv_horizon_days=273,
+                   clv_model="bg-nbd")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def default_model():
+    # The same calibration with the default order model (auto).
     return segment(CDNOW, as_of="1997-09-30", k=3, n_init=2, clv_horizon_days=273)
 
 
 def test_bgnbd_through_the_pipeline_matches_the_published_fit(calibration):
-    fit = calibration.summary["clv"]["bgnbd"]
+    model = calibration.summary["clv"]["model"]
+    assert model["name"] == "bg-nbd" and "--clv-model bg-nbd" in model["why"]
+    assert model["customers"] == 2357 and model["distinct_rows"] < 2357
+    fit = {**model["params"], "log_likelihood": model["log_likelihood"],
+           "converged": model["converged"]}  # fmt: skip
     # Fader, Hardie & Lee (2005): r = 0.243, alpha = 4.414, a = 0.793, b = 2.426, LL = -9582.4.
     assert [sig3(fit[p]) for p in ("r", "alpha", "a", "b")] == [0.243, 4.41, 0.793, 2.43]
     assert fit["alpha"] == pytest.approx(4.414, abs=5e-4)
     assert fit["b"] == pytest.approx(2.426, abs=5e-4)
     assert fit["log_likelihood"] == pytest.approx(-9582.4, abs=0.05)
     assert fit["converged"]
+
+
+def test_the_default_model_is_pareto_nbd_with_the_published_fit(default_model):
+    model = default_model.summary["clv"]["model"]
+    assert model["name"] == "pareto-nbd" and "auto" in model["why"]
+    # Fader & Hardie's note on the Pareto/NBD: r 0.553, alpha 10.58, s 0.606, beta 11.67,
+    # LL -9594.98 on the same calibration period.
+    params = model["params"]
+    assert [sig3(params[p]) for p in ("r", "alpha", "s", "beta")] == [0.553, 10.6, 0.606, 11.7]
+    assert round(params["alpha"], 2) == 10.58 and round(params["beta"], 2) == 11.67
+    assert model["log_likelihood"] == pytest.approx(-9594.98, abs=0.005)
+    assert model["converged"] and model["at_edge"] == []
+    assert model["customers"] == 2357
+    # Its one-time buyers are not all alive: the chance falls with the time since the order.
+    table = default_model.customers
+    once = table[table["frequency"] == 1].sort_values("tenure_days")
+    assert once["p_alive"].max() < 1
+    assert np.all(np.diff(once.groupby("tenure_days")["p_alive"].first().to_numpy()) < 0)
+
+
+def test_mbgnbd_through_the_pipeline_matches_the_published_fit():
+    result = segment(CDNOW, as_of="1997-09-30", k=3, n_init=2, clv_model="mbg-nbd")
+    params = result.summary["clv"]["model"]["params"]
+    # Batislam, Denizel & Filiztekin's MBG/NBD on CDNOW: r 0.525, alpha 6.18, a 0.891, b 1.61.
+    assert [sig3(params[p]) for p in ("r", "alpha", "a", "b")] == [0.525, 6.18, 0.891, 1.61]
 
 
 def test_gamma_gamma_through_the_pipeline_with_default_cleaning(calibration):
@@ -74,11 +110,13 @@ def test_hardies_customer_expects_1_226_orders_in_39_weeks(calibration):
 
 def test_clv_columns_and_segment_figures_recomputed(calibration):
     table, summary = calibration.customers, calibration.summary
-    assert list(table.columns[-4:]) == [
+    assert list(table.columns[-6:]) == [
         "p_alive",
+        "p_no_order_273d",
         "expected_orders_273d",
         "expected_aov",
         "clv_273d",
+        "next_order_by",
     ]
     np.testing.assert_allclose(
         table["clv_273d"], table["expected_orders_273d"] * table["expected_aov"], rtol=1e-12
@@ -89,6 +127,9 @@ def test_clv_columns_and_segment_figures_recomputed(calibration):
     for entry in summary["segments"]:
         inside = table[table["segment_id"] == entry["id"]]
         assert entry["p_alive_mean"] == pytest.approx(inside["p_alive"].mean(), rel=1e-12)
+        assert entry["p_no_order_mean"] == pytest.approx(
+            inside["p_no_order_273d"].mean(), rel=1e-12
+        )
         assert entry["clv_total"] == pytest.approx(inside["clv_273d"].sum(), rel=1e-12)
         assert entry["clv_mean"] == pytest.approx(inside["clv_273d"].mean(), rel=1e-12)
         assert entry["likely_lost"] == int((inside["p_alive"] < LIKELY_LOST_BELOW).sum())
@@ -180,24 +221,25 @@ def test_one_time_buyers_expect_the_population_mean_order_value(calibration):
 
 
 def test_a_fit_at_the_edge_of_its_range_is_explained():
-    from segmint.clv.bgnbd import BgNbdParams
     from segmint.clv.gamma_gamma import GammaGammaParams
+    from segmint.clv.orders import OrderFit
     from segmint.clv.per_customer import _fit_warnings
 
-    # No dropout (a → 0) and no spread of order values (q → ∞), as on a synthetic log.
-    orders = BgNbdParams(92.7, 984.7, 9e-6, 76308.0, converged=False)
-    values = GammaGammaParams(1.77, 135412.8, 5.3e7, converged=False)
-    said = _fit_warnings(orders, values)
+    def orders(converged: bool) -> OrderFit:
+        at_edge = () if converged else ("s", "beta")
+        return OrderFit("pareto-nbd", ("r", "alpha", "s", "beta"), (0.5, 10.0, 1e8, 1e8),
+                        -100.0, converged, 10, at_edge, 50, 40)  # fmt: skip
+
+    # No spread in dropout (s, beta → ∞) and none in order values (q → ∞).
+    said = _fit_warnings(orders(False), GammaGammaParams(1.77, 135412.8, 5.3e7, converged=False))
     assert len(said) == 2
-    assert "almost no customers stopping" in said[0] and "1.2e-10" in said[0]
+    assert "Pareto/NBD fit ran to the edge of its parameter range (s, beta)" in said[0]
+    assert "no interval" in said[0]
     assert "close to the population mean" in said[1]
     # A fit that converged says nothing; one that failed elsewhere says so plainly.
-    assert _fit_warnings(BgNbdParams(0.24, 4.4, 0.79, 2.4, converged=True),
-                         GammaGammaParams(6.0, 4.0, 15.0, converged=True)) == []  # fmt: skip
-    failed = _fit_warnings(BgNbdParams(0.24, 4.4, 0.79, 2.4, converged=False),
-                           GammaGammaParams(6.0, 4.0, 15.0, converged=False))  # fmt: skip
-    assert "BG/NBD likelihood maximisation did not converge" in failed[0]
-    assert "Gamma-Gamma likelihood maximisation did not converge" in failed[1]
+    assert _fit_warnings(orders(True), GammaGammaParams(6.0, 4.0, 15.0, converged=True)) == []
+    failed = _fit_warnings(orders(True), GammaGammaParams(6.0, 4.0, 15.0, converged=False))
+    assert "Gamma-Gamma likelihood maximisation did not converge" in failed[0]
 
 
 def test_a_fit_at_its_limits_still_gives_finite_clv_and_says_so(tmp_path):
@@ -216,41 +258,37 @@ def test_a_fit_at_its_limits_still_gives_finite_clv_and_says_so(tmp_path):
         for _ in range(rng.randint(1, 6))
     ]  # fmt: skip
     path = write_csv(tmp_path / "uniform.csv", ["customer_id", "date", "amount"], rows)
-    result = segment(path, k=2, n_init=2)
+    result = segment(path, k=2, n_init=2, clv_model="bg-nbd")
     clv = result.summary["clv"]
-    assert clv["enabled"] is True and clv["bgnbd"]["converged"] is False
+    assert clv["enabled"] is True and clv["model"]["converged"] is False
+    columns = ["p_alive", "p_no_order_365d", "expected_orders_365d", "clv_365d"]
+    assert np.isfinite(result.customers[columns]).all().all()
+    assert any("has no interior maximum" in w for w in result.summary["warnings"])
     assert (
-        np.isfinite(result.customers[["p_alive", "expected_orders_365d", "clv_365d"]]).all().all()
+        clv["totals"]["clv_total_interval"] is None and "no interval" in clv["interval"]["reason"]
     )
-    assert any("almost no customers stopping" in w for w in result.summary["warnings"])
     check = validate(path, holdout_days=60)
-    assert np.isfinite(check.customers["predicted_orders"]).all()
+    predicted = [c for c in check.customers.columns if c.startswith("predicted_")]
+    assert predicted and np.isfinite(check.customers[predicted]).all().all()
 
 
-def test_a_sampled_run_fits_the_models_on_the_md5_sample_and_scores_everyone(calibration):
-    # 2,357 customers, a sample of 1,000: the models are those of a direct fit on exactly the
-    # customers of the shared sample rule (as the Spark engine fits them).
-    from segmint.clv.bgnbd import fit_bgnbd, p_alive
-    from segmint.model.sampling import sample_positions
+def test_a_sampled_run_still_fits_the_models_on_every_customer(calibration):
+    # 2,357 customers, a sample of 1,000 for the model stage: the CLV models still see
+    # everyone, so the fit is the unsampled one and equals a direct fit on all customers.
+    from segmint.clv import bgnbd, orders
 
     sampled = segment(CDNOW, as_of="1997-09-30", k=3, n_init=2, clv_horizon_days=273,
-                      sample_size=1000)  # fmt: skip
+                      sample_size=1000, clv_model="bg-nbd")  # fmt: skip
     table = sampled.customers
-    assert sampled.summary["clv"]["fitted_on_customers"] == 1000
-    assert calibration.summary["clv"]["fitted_on_customers"] == len(table)
-    rows = sample_positions(table["customer_id"], 1000, 0)
-    x = table["frequency"].to_numpy(float)[rows] - 1
-    T = table["tenure_days"].to_numpy(float)[rows] / 7
-    t_x = T - table["recency_days"].to_numpy(float)[rows] / 7
-    direct = fit_bgnbd(x, t_x, T)
-    fit = sampled.summary["clv"]["bgnbd"]
-    for name in ("r", "alpha", "a", "b"):
-        assert fit[name] == pytest.approx(getattr(direct, name), rel=1e-12)
-    assert fit["r"] != pytest.approx(calibration.summary["clv"]["bgnbd"]["r"], rel=1e-4)
-    # Every customer is scored with the sample's models.
-    everyone_x = table["frequency"].to_numpy(float) - 1
-    everyone_T = table["tenure_days"].to_numpy(float) / 7
-    everyone_t = everyone_T - table["recency_days"].to_numpy(float) / 7
-    np.testing.assert_allclose(
-        table["p_alive"], p_alive(direct, everyone_x, everyone_t, everyone_T), rtol=1e-12
-    )
+    model = sampled.summary["clv"]["model"]
+    assert model["customers"] == len(table) == 2357
+    assert model["params"] == calibration.summary["clv"]["model"]["params"]
+    x = table["frequency"].to_numpy(float) - 1
+    T = table["tenure_days"].to_numpy(float) / 7
+    t_x = T - table["recency_days"].to_numpy(float) / 7
+    direct = orders.fit("bg-nbd", x, t_x, T)
+    assert model["distinct_rows"] == direct.distinct_rows == len(set(zip(x, t_x, T, strict=True)))
+    for name, value in direct.values.items():
+        assert model["params"][name] == pytest.approx(value, rel=1e-12)
+    np.testing.assert_allclose(table["p_alive"], bgnbd.p_alive(direct.params, x, t_x, T),
+                               rtol=1e-12)  # fmt: skip

@@ -35,6 +35,7 @@ from report_tables import (
 )
 from segmint.pipeline import segment
 from segmint.profile.summary import revenue_concentration
+from segmint.report import format as fmt
 from segmint.report.build import build_report
 from segmint.report.figures import box_stats, segment_map
 from segmint.report.findings import key_findings
@@ -256,6 +257,7 @@ def test_clv_section_matches_the_parquet(run: Run) -> None:
         assert row["segment"] == seg["name"]
         assert shows(row["customers"], len(inside))
         assert shows_percent(row["mean chance active"], inside["p_alive"].mean())
+        assert shows_percent(row["churn risk"], inside["p_no_order_365d"].mean())
         assert shows(row["likely lost"], (inside["p_alive"] < 0.3).sum())
         assert shows(row["mean CLV"], inside["clv_365d"].mean())
         assert shows(row["total CLV"], inside["clv_365d"].sum())
@@ -263,12 +265,18 @@ def test_clv_section_matches_the_parquet(run: Run) -> None:
     shown = dict(tiles(run.md, "Customer lifetime value"))
     assert shows(shown["Expected spend, next 365 days"], total)
     assert shows_percent(shown["Mean chance a customer is still active"], c["p_alive"].mean())
-    assert shows(shown["Likely lost (chance below 30.0%)"], (c["p_alive"] < 0.3).sum())
+    assert shows(shown["Likely lost (chance active below 30.0%)"], (c["p_alive"] < 0.3).sum())
+    assert shows_percent(shown["Mean chance of no order in 365 days"], c["p_no_order_365d"].mean())
+    low, high = s["clv"]["totals"]["clv_total_interval"]
+    assert shown["90% interval"] == f"{fmt.money(low)} – {fmt.money(high)}"
     models = {r[0]: r for r in table(run.md, "model", "parameters").rows}
-    fit = s["clv"]["bgnbd"]
-    assert models["BG/NBD (orders, activity)"][1] == (
-        f"r {fit['r']:.3f}, α {fit['alpha']:.3f}, a {fit['a']:.3f}, b {fit['b']:.3f}"
+    model = s["clv"]["model"]
+    assert model["name"] == "pareto-nbd"
+    fit = model["params"]
+    assert models["Pareto/NBD (orders, activity)"][1] == (
+        f"r {fit['r']:.3f}, α {fit['alpha']:.3f}, s {fit['s']:.3f}, β {fit['beta']:.3f}"
     )
+    assert model["why"] in section_text(run.md, "Customer lifetime value")
     # Each segment's strategy table compares its expected spend with the base's.
     compare = [t for t in markdown_tables(run.md) if t.headers[0] == "per customer"]
     for t, seg in zip(compare, sorted(s["segments"], key=lambda x: x["id"]), strict=True):

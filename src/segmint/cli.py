@@ -11,6 +11,7 @@ import click
 
 from segmint.errors import SegmintError, UsageError
 from segmint.settings import (
+    CLV_MODELS,
     ENGINES,
     FEATURE_SETS,
     SELECTION_METRICS,
@@ -85,10 +86,18 @@ def app() -> None:
 @click.option(
     "--clv/--no-clv",
     default=None,
-    help="Customer lifetime value (BG/NBD + Gamma-Gamma); default: on when at least 20 "
-    "customers have repeat orders.",
+    help="Customer lifetime value (an order model + Gamma-Gamma); default: on when at least "
+    "20 customers have repeat orders.",
 )
 @click.option("--clv-horizon-days", type=int, default=365, show_default=True)
+@click.option(
+    "--clv-model",
+    type=click.Choice(CLV_MODELS),
+    default="auto",
+    show_default=True,
+    help="Order model of the CLV: auto is Pareto/NBD (MBG/NBD when that fit runs to the "
+    "edge of its range and MBG/NBD's does not).",
+)
 @click.option(
     "--rules-depth",
     type=int,
@@ -202,7 +211,10 @@ def score(
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option(
-    "--holdout-days", type=int, required=True, help="Days at the end of the log to predict."
+    "--holdout-days",
+    type=int,
+    required=True,
+    help="Days at the end of the log to hide from the fits and predict.",
 )
 @reading_options
 @click.option("--quiet", is_flag=True, help="No progress output.")
@@ -214,8 +226,9 @@ def validate(
     quiet: bool,
     **options: object,
 ) -> None:
-    """Check the lifetime value model: fit it without the last --holdout-days days, predict
-    each customer's orders in them, and compare with what they did (validation.html)."""
+    """Compare the order models (Pareto/NBD, MBG/NBD, BG/NBD): fit each without the last
+    --holdout-days days, predict each customer's orders in them, and compare with what they
+    did, per customer and week by week (validation.html, validation.json, validation.csv)."""
     from segmint.clv.validation import validate as run_validation
     from segmint.io.outputs import check_output_dir
     from segmint.progress import reporter
@@ -229,10 +242,14 @@ def validate(
         progress("Writing the validation report")
         result.write(out)
     if not quiet:
-        errors = result.summary["errors"]
+        summary = result.summary
+        # validate raises unless some model was compared, so there is a best one.
+        best = next(m for m in summary["models"] if m["name"] == summary["best_by_mae"])
+        errors = best["errors"]
         click.echo(
-            f"{result.summary['customers']:,} customers: {errors['total_predicted']:,.1f} orders "
-            f"predicted, {errors['total_actual']:,.0f} placed; outputs in {out}/",
+            f"{summary['customers']:,} customers: {errors['total_actual']:,.0f} orders placed "
+            f"in the holdout; best by MAE {best['name']} ({errors['mae']:.3f} per customer, "
+            f"{errors['total_predicted']:,.1f} orders predicted); outputs in {out}/",
             err=True,
         )
 

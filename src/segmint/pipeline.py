@@ -22,6 +22,7 @@ from segmint.clv.per_customer import (
     absent,
     lifetime_value,
     segment_clv,
+    segment_intervals,
     why_not,
 )
 from segmint.errors import InputError, UsageError
@@ -205,8 +206,7 @@ def _run(
             clv_inputs = ModelInputs.of(customers, customers.pop(REPEAT_VALUE).to_numpy())
         with stage("model"):
             model = model_stage(customers)
-        fit_rows = getattr(model, "sample_rows_", None)
-        with lifetime_value_meanwhile(clv_inputs, config, fit_rows) as lifetime_value_result:
+        with lifetime_value_meanwhile(clv_inputs, config, cleaned.as_of) as lifetime_value_result:
             with stage("profile"):
                 previous = None
                 if config.previous:
@@ -239,7 +239,8 @@ def _run(
                         entry["rule_fidelity"] = rules.segment_fidelity[entry["id"]]
             with stage("clv"):
                 lifetime = lifetime_value_result()
-                _add_segment_clv(segments, lifetime, model.labels_, config.clv_horizon_days)
+                _add_segment_clv(segments, lifetime, clv_inputs, model.labels_,
+                                 config.clv_horizon_days)  # fmt: skip
     table = _customer_table(customers, model, lifetime)
     if previous is not None:
         previous.summary["moves"] = moves_since(config.previous, table, model.names_)
@@ -375,13 +376,13 @@ def _top_categories(
     return segment_top_categories(con, "segment_membership")
 
 
-def _lifetime_value(
-    inputs: ModelInputs, config: Settings, fit_rows: np.ndarray | None = None
-) -> LifetimeValue:
+def _lifetime_value(inputs: ModelInputs, config: Settings, as_of: dt.date) -> LifetimeValue:
     reason = why_not(inputs.repeat_customers, config.clv)
     if reason is not None:
         return absent(reason)
-    return lifetime_value(inputs, config.clv_horizon_days, config.discount_rate, fit_rows)
+    return lifetime_value(
+        inputs, config.clv_horizon_days, config.discount_rate, as_of, config.clv_model
+    )
 
 
 # The lifetime value job of the helper process: set before it is forked, so that the copy
@@ -395,7 +396,7 @@ def _lifetime_job() -> LifetimeValue:
 
 @contextmanager
 def lifetime_value_meanwhile(
-    inputs: ModelInputs, config: Settings, fit_rows: np.ndarray | None
+    inputs: ModelInputs, config: Settings, as_of: dt.date
 ) -> Iterator[Callable[[], LifetimeValue]]:
     """Yield a function returning the lifetime values, fitted in a helper process meanwhile.
 
@@ -404,9 +405,9 @@ def lifetime_value_meanwhile(
     core. Without a helper, or when CLV does not run, they are computed when asked for.
     """
     if why_not(inputs.repeat_customers, config.clv) is not None:
-        yield lambda: _lifetime_value(inputs, config, fit_rows)
+        yield lambda: _lifetime_value(inputs, config, as_of)
         return
-    _LIFETIME.update(inputs=inputs, config=config, fit_rows=fit_rows)
+    _LIFETIME.update(inputs=inputs, config=config, as_of=as_of)
     try:
         with helper() as work:
             yield work.submit(_lifetime_job).result
@@ -415,12 +416,19 @@ def lifetime_value_meanwhile(
 
 
 def _add_segment_clv(
-    segments: list[dict], lifetime: LifetimeValue, labels: np.ndarray, horizon_days: int
+    segments: list[dict],
+    lifetime: LifetimeValue,
+    inputs: ModelInputs,
+    labels: np.ndarray,
+    horizon_days: int,
 ) -> None:
+    """Add each segment's CLV figures and the 90% interval of its total CLV."""
     if not lifetime.summary["enabled"]:
         return
+    intervals = segment_intervals(lifetime, inputs, labels, len(segments))
     for entry in segments:
         entry.update(segment_clv(lifetime.columns, labels == entry["id"], horizon_days))
+        entry["clv_total_interval"] = intervals[entry["id"]]
 
 
 def _customer_table(

@@ -31,6 +31,7 @@ _thread: threading.Thread | None = None
 # trees, the report's PNG charts, then the writer of segments.csv.
 MODULES = (
     "sklearn.cluster",
+    "segmint.clv.orders",
     "segmint.clv.bgnbd",
     "segmint.clv.gamma_gamma",
     "sklearn.tree",

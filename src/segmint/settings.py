@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 
 from segmint.errors import UsageError
 
+# `--clv-model`: auto, then the order models (segmint.clv.orders.MODEL_NAMES; docs/clv.md).
+CLV_MODELS = ("auto", "pareto-nbd", "mbg-nbd", "bg-nbd")
+
 FEATURE_SETS = ("rfm", "value", "full")
 SELECTION_METRICS = ("davies_bouldin", "silhouette", "calinski_harabasz", "stable")
 TRANSFORMS = ("auto", "none")
@@ -66,6 +69,8 @@ class Settings:
     clv: bool | None = None
     """Customer lifetime value (CONTRACT §7); None: on when at least 20 customers have repeat orders."""
     clv_horizon_days: int = 365
+    clv_model: str = "auto"
+    """Order model of the CLV (docs/clv.md): auto, pareto-nbd, mbg-nbd or bg-nbd."""
     discount_rate: float | None = None
     """Annual discount rate of the CLV, e.g. 0.1; default: undiscounted."""
 
@@ -120,6 +125,10 @@ class Settings:
             raise UsageError(f"--rules-depth {self.rules_depth}: choose a depth from 1 to 8")
         if self.clv_horizon_days < 1:
             raise UsageError(f"--clv-horizon-days {self.clv_horizon_days}: must be at least 1")
+        if self.clv_model not in CLV_MODELS:
+            raise UsageError(
+                f"--clv-model {self.clv_model!r}: choose one of {', '.join(CLV_MODELS)}"
+            )
         if self.discount_rate is not None and not 0 <= self.discount_rate < 10:
             raise UsageError(
                 f"--discount-rate {self.discount_rate}: write an annual rate such as 0.1 (10%)"

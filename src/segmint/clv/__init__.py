@@ -1,6 +1,7 @@
-"""Customer lifetime value: BG/NBD for orders and alive-ness, Gamma-Gamma for spend per order.
+"""Customer lifetime value (docs/clv.md): an order model (Pareto/NBD, MBG/NBD or BG/NBD, in
+segmint.clv.orders) for orders and alive-ness, Gamma-Gamma for spend per order.
 
-Both are fitted by maximum likelihood on per-customer numpy arrays, with time in weeks. The
+All are fitted by maximum likelihood on every customer's numpy arrays, time in weeks. The
 names below are imported on first use: the models need scipy, which a run loads in the
 background (segmint.preload) while DuckDB reads the data.
 """
@@ -11,11 +12,9 @@ import importlib
 from typing import Any
 
 _HOMES = {
-    "BgNbdParams": "bgnbd",
-    "conditional_expected_orders": "bgnbd",
-    "expected_orders_new": "bgnbd",
-    "fit_bgnbd": "bgnbd",
-    "p_alive": "bgnbd",
+    "MODEL_NAMES": "orders",
+    "OrderFit": "orders",
+    "fit": "orders",
     "GammaGammaParams": "gamma_gamma",
     "conditional_expected_value": "gamma_gamma",
     "fit_gamma_gamma": "gamma_gamma",

@@ -1,14 +1,14 @@
-"""Maximum likelihood on log-parameters, shared by the BG/NBD and Gamma-Gamma fits."""
+"""Maximum likelihood on log-parameters, shared by the order models and Gamma-Gamma."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize
 
-# Every parameter of both models is positive; fitting ln(θ) keeps it so without constraints.
+# Every parameter of every model is positive; fitting ln(θ) keeps it so without constraints.
 # The box only stops a likelihood without an interior maximum from running off to overflow:
 # a parameter that ends on it means the maximum does not exist, so the fit is not converged.
 LOG_LOWER = float(np.log(1e-8))
@@ -21,17 +21,56 @@ EDGE = 0.01
 # same thing for 100 customers and for 3 million.
 _OPTIONS = {"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9}
 
+# L-BFGS-B may end "abnormally" when its line search cannot improve a function already flat
+# to rounding: at a gradient this small (per customer, in ln θ) that is the maximum.
+_FLAT_GRADIENT = 1e-6
+
+# Step in ln(θ) of the central differences of the gradient that give the observed information.
+_HESSIAN_STEP = 1e-4
+
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
 @dataclass(frozen=True)
 class MaximumLikelihood:
-    """Return value of `maximize`: the parameters, the total log-likelihood, and how it ended."""
+    """Return value of `maximize`: the parameters, the total log-likelihood, how it ended, and
+    the covariance of ln(params) (None without an interior maximum)."""
 
     params: np.ndarray
     log_likelihood: float
     converged: bool
     iterations: int
+    at_edge: tuple[int, ...] = ()
+    log_covariance: np.ndarray | None = field(default=None, repr=False)
+
+
+def log_covariance(
+    objective: Objective, log_params: np.ndarray, total_weight: float
+) -> np.ndarray | None:
+    """Return the covariance of ln(params): the inverse of the observed information.
+
+    The information is the Hessian of the total negative log-likelihood in ln(θ), from
+    central differences of the analytic gradient. None when it is not finite or not
+    positive definite: then the point is no interior maximum (the likelihood is flat or
+    still rising along some direction, as when parameters run off towards a limit).
+    """
+    n = len(log_params)
+    hessian = np.empty((n, n))
+    for i in range(n):
+        step = np.zeros(n)
+        step[i] = _HESSIAN_STEP
+        hessian[i] = (objective(log_params + step)[1] - objective(log_params - step)[1]) / (
+            2 * _HESSIAN_STEP
+        )
+    information = (hessian + hessian.T) / 2 * total_weight
+    if not np.all(np.isfinite(information)):
+        return None
+    try:
+        np.linalg.cholesky(information)
+    except np.linalg.LinAlgError:
+        return None
+    covariance = np.linalg.inv(information)
+    return covariance if np.all(np.isfinite(covariance)) else None
 
 
 def maximize(objective: Objective, start: np.ndarray, total_weight: float) -> MaximumLikelihood:
@@ -39,18 +78,24 @@ def maximize(objective: Objective, start: np.ndarray, total_weight: float) -> Ma
 
     `objective(log_params)` returns the mean negative log-likelihood and its gradient with
     respect to the log-parameters; `total_weight` (the number of customers) turns the mean
-    back into the total. Converged means L-BFGS-B reported success and no parameter ended on
-    (within EDGE of) the box, i.e. the likelihood has an interior maximum and we found it.
+    back into the total. Converged means L-BFGS-B reported success (or stopped where the
+    gradient is flat to rounding), no parameter ended on (within EDGE of) the box and the
+    observed information is positive definite: the likelihood has an interior maximum and
+    we found it.
     """
     start = np.clip(np.log(np.asarray(start, dtype=float)), LOG_LOWER + 1, LOG_UPPER - 1)
     bounds = [(LOG_LOWER, LOG_UPPER)] * len(start)
     result = minimize(
         objective, start, jac=True, method="L-BFGS-B", bounds=bounds, options=_OPTIONS
     )
-    on_bound = np.any(result.x < LOG_LOWER + EDGE) or np.any(result.x > LOG_UPPER - EDGE)
+    edge = (result.x < LOG_LOWER + EDGE) | (result.x > LOG_UPPER - EDGE)
+    ended = bool(result.success) or float(np.max(np.abs(result.jac))) < _FLAT_GRADIENT
+    covariance = None if edge.any() else log_covariance(objective, result.x, total_weight)
     return MaximumLikelihood(
         params=np.exp(result.x),
         log_likelihood=float(-result.fun * total_weight),
-        converged=bool(result.success) and not on_bound,
+        converged=ended and covariance is not None,
         iterations=int(result.nit),
+        at_edge=tuple(int(i) for i in np.flatnonzero(edge)),
+        log_covariance=covariance,
     )

@@ -5,72 +5,40 @@ drop out with probability p ~ Beta(a, b). Per customer the data are x (repeat pu
 t_x (time of the last purchase since the first) and T (time since the first purchase), all
 times in weeks. Every function is vectorised over customers and works in log space, so that
 one-time buyers (x = 0) and customers with hundreds of purchases are equally safe.
+The functions follow the interface of segmint.clv.orders; `params` is (r, alpha, a, b).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from segmint.clv._mle import maximize
+from segmint.clv._inputs import customers as _customers
+from segmint.clv._inputs import floats as _floats
+from segmint.clv._inputs import horizon as _horizon
+
+PARAMS = ("r", "alpha", "a", "b")
+Params = Sequence[float]
 
 
-@dataclass(frozen=True)
-class BgNbdParams:
-    """Fitted BG/NBD parameters and how the fit ended (defaults for parameters given by hand)."""
-
-    r: float
-    alpha: float
-    a: float
-    b: float
-    log_likelihood: float = float("nan")
-    converged: bool = False
-    iterations: int = 0
-
-    def as_dict(self) -> dict[str, float | bool | int]:
-        """Return the fields as a plain dict (JSON-ready)."""
-        return asdict(self)
+def start(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Return the fit's starting point: r = a = b = 1 and alpha the mean T."""
+    mean_T = float(weights @ T) / float(weights.sum())
+    return np.array([1.0, mean_T if mean_T > 0 else 1.0, 1.0, 1.0])
 
 
-def fit_bgnbd(
-    x: ArrayLike,
-    t_x: ArrayLike,
-    T: ArrayLike,
-    *,
-    weights: ArrayLike | None = None,
-    aggregate: bool = True,
-) -> BgNbdParams:
-    """Return the maximum-likelihood BG/NBD parameters for customers (x, t_x, T) in weeks.
-
-    `weights` counts how many customers each row stands for (default 1 each). With
-    `aggregate`, identical rows are merged into one weighted row first: exact, and much
-    faster on real data where times are whole days. Raises ValueError on invalid input and
-    when no customer has a repeat purchase: the likelihood then keeps growing as r → 0 (or
-    alpha → ∞), so no maximum exists and nothing can be learnt about dropping out.
-    """
-    x, t_x, T = _customers(x, t_x, T)
-    w = np.ones_like(x) if weights is None else np.broadcast_to(_floats(weights), x.shape)
-    if np.any(~np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("BG/NBD weights must be finite and non-negative")
-    if not np.any((x > 0) & (w > 0)):
-        raise ValueError("BG/NBD needs at least one customer with a repeat purchase (x > 0)")
-    if aggregate:
-        x, t_x, T, w = aggregate_customers(x, t_x, T, w)
-    total = float(w.sum())
-    mean_T = float(w @ T) / total
-    start = np.array([1.0, mean_T if mean_T > 0 else 1.0, 1.0, 1.0])
-    fit = maximize(_NegativeLogLikelihood(x, t_x, T, w), start, total)
-    r, alpha, a, b = (float(v) for v in fit.params)
-    return BgNbdParams(r, alpha, a, b, fit.log_likelihood, fit.converged, fit.iterations)
+def objective(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray):
+    """Return the weighted mean negative log-likelihood over ln(params), with its gradient."""
+    return _NegativeLogLikelihood(x, np.where(x > 0, t_x, 0.0), T, weights)
 
 
-def log_likelihood(params: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:
+def log_likelihood(params: Params, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:
     """Return each customer's BG/NBD log-likelihood (eq. 6 of the paper, in log space)."""
     x, t_x, T = _customers(x, t_x, T)
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    r, alpha, a, b = params
     return (
         gammaln(r + x)
         - gammaln(r)
@@ -81,18 +49,18 @@ def log_likelihood(params: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLi
     )
 
 
-def expected_orders_new(params: BgNbdParams, t: ArrayLike) -> np.ndarray:
+def expected_orders_new(params: Params, t: ArrayLike) -> np.ndarray:
     """Return E[X(t)], the expected repeat purchases in t weeks of a new customer (eq. 7).
 
     It is the conditional expectation of a customer with x = t_x = T = 0.
     """
     t = _floats(t)
     zeros = np.zeros_like(t)
-    return conditional_expected_orders(params, t, zeros, zeros, zeros)
+    return expected_orders(params, t, zeros, zeros, zeros)
 
 
-def conditional_expected_orders(
-    params: BgNbdParams, t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+def expected_orders(
+    params: Params, t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
 ) -> np.ndarray:
     """Return E[Y(t) | x, t_x, T], the expected purchases in the next t weeks (eq. 10).
 
@@ -103,12 +71,9 @@ def conditional_expected_orders(
     formula is a removable 0/0; a is then moved by 1e-7, far below what the data can tell.
     """
     x, t_x, T = _customers(x, t_x, T)
-    t = _floats(t)
-    if np.any(~np.isfinite(t)) or np.any(t < 0):
-        raise ValueError("the horizon t must be finite and non-negative")
-    r, alpha, b = params.r, params.alpha, params.b
-    a = params.a if abs(params.a - 1.0) > 1e-7 else 1.0 + 1e-7
-    t = np.broadcast_to(t, x.shape)
+    t, x, t_x, T = np.broadcast_arrays(_horizon(t), x, t_x, T)
+    r, alpha, a, b = params
+    a = a if abs(a - 1.0) > 1e-7 else 1.0 + 1e-7
     z = t / (alpha + T + t)
     with np.errstate(invalid="ignore", over="ignore"):
         survivor = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(
@@ -128,7 +93,7 @@ _NODES, _WEIGHTS = (_NODES + 1.0) / 2.0, _WEIGHTS / 2.0
 
 
 def expected_orders_if_alive(
-    params: BgNbdParams, t: np.ndarray, x: np.ndarray, T: np.ndarray
+    params: Params, t: np.ndarray, x: np.ndarray, T: np.ndarray
 ) -> np.ndarray:
     """Return E[Y(t) | alive, x, T] by integrating over the dropout probability p.
 
@@ -140,7 +105,7 @@ def expected_orders_if_alive(
     """
     from scipy.special import betaincinv
 
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    r, alpha, a, b = params
     total = np.zeros(len(x))
     for node, weight in zip(_NODES, _WEIGHTS, strict=True):
         p = betaincinv(a, b + x, node)
@@ -149,7 +114,24 @@ def expected_orders_if_alive(
     return total
 
 
-def p_alive(params: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:
+def p_no_order(
+    params: Params, t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+) -> np.ndarray:
+    """Return P(no order in the next t weeks | x, t_x, T).
+
+    A customer drops out only right after a purchase, so one alive at T with rate λ makes no
+    purchase in t with chance e^(−λt); over λ ~ Gamma(r + x, alpha + T) that is
+    ((alpha+T)/(alpha+T+t))^(r+x). A customer who has dropped out makes none.
+    """
+    x, t_x, T = _customers(x, t_x, T)
+    t, x, t_x, T = np.broadcast_arrays(_horizon(t), x, t_x, T)
+    r, alpha = params[0], params[1]
+    alive = p_alive(params, x, t_x, T)
+    silent_if_alive = np.exp(-(r + x) * np.log1p(t / (alpha + T)))
+    return 1.0 - alive * (1.0 - silent_if_alive)
+
+
+def p_alive(params: Params, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:
     """Return P(alive | x, t_x, T): 1 for x = 0, else 1 / (1 + a/(b+x−1) ((alpha+T)/(alpha+t_x))^(r+x)).
 
     One-time buyers are alive by the model's definition: a customer can only drop out right
@@ -157,45 +139,17 @@ def p_alive(params: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> 
     into a probability with the logistic function, so a huge power cannot overflow.
     """
     x, t_x, T = _customers(x, t_x, T)
-    log_odds_dead = _log_dropout_term(params, x, t_x) + (params.r + x) * np.log(params.alpha + T)
+    r, alpha = params[0], params[1]
+    log_odds_dead = _log_dropout_term(params, x, t_x) + (r + x) * np.log(alpha + T)
     return expit(-log_odds_dead)
 
 
-def aggregate_customers(
-    x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return the distinct (x, t_x, T) rows and the summed weight of each.
-
-    t_x of one-time buyers is set to 0 first: their likelihood does not depend on it, so they
-    collapse further without changing the fit. Rows are grouped by sorting one 64-bit hash of
-    the three values (a third of the cost of sorting on three keys); should two different rows
-    ever share a hash, the exact three-key sort is used instead.
-    """
-    t_x = np.where(x > 0, t_x, 0.0)
-    # + 0.0 turns −0.0 into 0.0, so that equal numbers have equal bits.
-    bits = [np.ascontiguousarray(v + 0.0).view(np.uint64) for v in (x, t_x, T)]
-    key = bits[0] * np.uint64(0x9E3779B97F4A7C15)
-    key ^= bits[1] * np.uint64(0xC2B2AE3D27D4EB4F)
-    key ^= bits[2] * np.uint64(0x165667B19E3779F9)
-    order = np.argsort(key)
-    first = np.ones(len(x), dtype=bool)
-    first[1:] = key[order][1:] != key[order][:-1]
-    x, t_x, T = x[order], t_x[order], T[order]
-    same = (x[1:] == x[:-1]) & (t_x[1:] == t_x[:-1]) & (T[1:] == T[:-1])
-    if np.any(~first[1:] & ~same):
-        order_exact = np.lexsort((T, t_x, x))
-        x, t_x, T = x[order_exact], t_x[order_exact], T[order_exact]
-        order = order[order_exact]
-        first[1:] = (x[1:] != x[:-1]) | (t_x[1:] != t_x[:-1]) | (T[1:] != T[:-1])
-    starts = np.flatnonzero(first)
-    return x[starts], t_x[starts], T[starts], np.add.reduceat(weights[order], starts)
-
-
-def _log_dropout_term(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray) -> np.ndarray:
+def _log_dropout_term(params: Params, x: np.ndarray, t_x: np.ndarray) -> np.ndarray:
     """Return ln(δ_{x>0} a/(b+x−1) (alpha+t_x)^−(r+x)), −∞ for x = 0 (where b+x−1 may be ≤ 0)."""
     repeat = x > 0
-    log_b_x = np.log(params.b + x - 1.0, where=repeat, out=np.full(x.shape, np.inf))
-    return np.log(params.a) - log_b_x - (params.r + x) * np.log(params.alpha + t_x)
+    r, alpha, a, b = params
+    log_b_x = np.log(b + x - 1.0, where=repeat, out=np.full(x.shape, np.inf))
+    return np.log(a) - log_b_x - (r + x) * np.log(alpha + t_x)
 
 
 class _NegativeLogLikelihood:
@@ -261,20 +215,3 @@ class _NegativeLogLikelihood:
         grad_b = per_x @ d_b_x - drop_per_x @ (1.0 / b_x)
         grad = np.array([grad_r * r, grad_alpha * alpha, grad_a * a, grad_b * b])
         return -ll / self.total, -grad / self.total
-
-
-def _customers(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> tuple[np.ndarray, ...]:
-    """Return x, t_x, T as float arrays of one shape, or raise ValueError if they are invalid."""
-    x, t_x, T = np.broadcast_arrays(_floats(x), _floats(t_x), _floats(T))
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(t_x)) and np.all(np.isfinite(T))):
-        raise ValueError("BG/NBD inputs x, t_x and T must be finite")
-    if np.any(x < 0) or np.any(x != np.round(x)):
-        raise ValueError("BG/NBD x (repeat purchases) must be whole numbers >= 0")
-    if np.any(t_x < 0) or np.any(t_x > T):
-        raise ValueError("BG/NBD times must satisfy 0 <= t_x <= T")
-    return x, t_x, T
-
-
-def _floats(values: ArrayLike) -> np.ndarray:
-    """Return values as a float array (at least 1-D)."""
-    return np.atleast_1d(np.asarray(values, dtype=float))

@@ -7,12 +7,13 @@ value of those x orders); only customers with x > 0 and m_x > 0 carry informatio
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
+from segmint.clv._inputs import weights_of
 from segmint.clv._mle import maximize
 
 
@@ -28,38 +29,56 @@ class GammaGammaParams:
     iterations: int = 0
     customers: int = 0
     excluded_non_positive: int = 0
+    log_covariance: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def params(self) -> tuple[float, float, float]:
+        return (self.p, self.q, self.gamma)
+
+    def with_params(self, params: ArrayLike) -> GammaGammaParams:
+        """Return these parameters replaced (for intervals by the delta method)."""
+        p, q, gamma = (float(v) for v in np.asarray(params, dtype=float))
+        return replace(self, p=p, q=q, gamma=gamma)
 
     def as_dict(self) -> dict[str, float | bool | int]:
-        """Return the fields as a plain dict (JSON-ready)."""
-        return asdict(self)
+        """Return the fields as a plain dict (JSON-ready), without the covariance."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "log_covariance"}
 
 
-def fit_gamma_gamma(x: ArrayLike, m_x: ArrayLike) -> GammaGammaParams:
+def fit_gamma_gamma(
+    x: ArrayLike, m_x: ArrayLike, weights: ArrayLike | None = None
+) -> GammaGammaParams:
     """Return the maximum-likelihood Gamma-Gamma parameters for customers (x, m_x).
 
-    Customers with x = 0 have no repeat order to learn from and are left out silently;
-    customers with x > 0 but m_x <= 0 (returns outweigh purchases) are outside the model's
-    support, so they are left out and counted in `excluded_non_positive`. Raises ValueError
-    on invalid input and when fewer than 2 customers remain.
+    `weights` counts how many customers each row stands for (default 1 each). Customers with
+    x = 0 have no repeat order to learn from and are left out silently; customers with x > 0
+    but m_x <= 0 (their repeat orders are worth nothing net: returns outweigh purchases) are
+    outside the model's support, so they are left out and counted in
+    `excluded_non_positive`. Raises ValueError on invalid input and when fewer than 2
+    customers remain.
     """
     x, m_x = _customers(x, m_x)
-    repeat = x > 0
+    w = weights_of(weights, x.shape)
+    repeat = (x > 0) & (w > 0)
     if np.any(~np.isfinite(m_x[repeat])):
         raise ValueError("Gamma-Gamma m_x must be finite for customers with x > 0")
     usable = repeat & (m_x > 0)
-    excluded = int(np.count_nonzero(repeat & ~usable))
-    if np.count_nonzero(usable) < 2:
+    excluded = int(round(float(w[repeat & ~usable].sum())))
+    customers = int(round(float(w[usable].sum())))
+    if customers < 2:
         raise ValueError(
             "Gamma-Gamma needs at least 2 customers with repeat purchases of positive mean value; "
-            f"found {int(np.count_nonzero(usable))}"
+            f"found {customers}"
         )
-    x, m_x = x[usable], m_x[usable]
-    start = np.array([1.0, 1.0, float(np.mean(m_x))])
-    fit = maximize(_NegativeLogLikelihood(x, m_x), start, float(len(x)))
+    x, m_x, w = x[usable], m_x[usable], np.ascontiguousarray(w[usable], dtype=float)
+    start = np.array([1.0, 1.0, float(w @ m_x) / float(w.sum())])
+    objective = _NegativeLogLikelihood(x, m_x, w)
+    fit = maximize(objective, start, float(w.sum()))
     p, q, gamma = (float(v) for v in fit.params)
     return GammaGammaParams(
-        p, q, gamma, fit.log_likelihood, fit.converged, fit.iterations, len(x), excluded
-    )
+        p, q, gamma, fit.log_likelihood, fit.converged, fit.iterations, customers, excluded,
+        fit.log_covariance,
+    )  # fmt: skip
 
 
 def log_likelihood(params: GammaGammaParams, x: ArrayLike, m_x: ArrayLike) -> np.ndarray:
@@ -109,21 +128,22 @@ class _NegativeLogLikelihood:
     there remains one log and one division.
     """
 
-    def __init__(self, x: np.ndarray, m_x: np.ndarray):
+    def __init__(self, x: np.ndarray, m_x: np.ndarray, weight: np.ndarray):
         self.distinct_x, self.x_index = np.unique(x, return_inverse=True)
-        self.customers_per_x = np.bincount(self.x_index).astype(float)
-        self.x, self.spend = x, m_x * x
-        self.log_spend = float(x @ np.log(self.spend))
-        self.log_m_x = float(np.sum(np.log(m_x)))
-        self.total = float(len(x))
+        self.customers_per_x = np.bincount(self.x_index, weights=weight).astype(float)
+        self.x, self.spend, self.weight = x, m_x * x, weight
+        self.wx = weight * x
+        self.log_spend = float(self.wx @ np.log(self.spend))
+        self.log_m_x = float(weight @ np.log(m_x))
+        self.total = float(weight.sum())
 
     def __call__(self, log_params: np.ndarray) -> tuple[float, np.ndarray]:
         p, q, gamma = np.exp(log_params)
         xs, count = self.distinct_x, self.customers_per_x
         px = p * xs
         log_total = np.log(gamma + self.spend)
-        x_log_total = self.x @ log_total
-        sum_log_total = log_total.sum()
+        x_log_total = self.wx @ log_total
+        sum_log_total = self.weight @ log_total
         ll = (
             count @ (gammaln(px + q) - gammaln(px))
             + self.total * (q * np.log(gamma) - gammaln(q))
@@ -134,7 +154,9 @@ class _NegativeLogLikelihood:
         digamma_px_q = digamma(px + q)
         grad_p = (count * xs) @ (digamma_px_q - digamma(px)) + self.log_spend - x_log_total
         grad_q = count @ digamma_px_q - sum_log_total + self.total * (np.log(gamma) - digamma(q))
-        grad_gamma = self.total * q / gamma - (p * self.x + q) @ (1.0 / (gamma + self.spend))
+        grad_gamma = self.total * q / gamma - (p * self.wx + q * self.weight) @ (
+            1.0 / (gamma + self.spend)
+        )
         grad = np.array([grad_p * p, grad_q * q, grad_gamma * gamma])
         return -ll / self.total, -grad / self.total
 

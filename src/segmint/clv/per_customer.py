@@ -1,37 +1,56 @@
-"""CLV of every customer and segment (CONTRACT §7): the models' inputs from the features table.
+"""CLV of every customer and segment (docs/clv.md): the models' inputs from the features table.
 
 x = frequency − 1 (repeat orders), t_x = days from the first to the last order / 7,
 T = days from the first order to as_of / 7 (= tenure_days / 7), and for Gamma-Gamma the mean
 net value of the repeat orders, m_x = repeat_value / x (repeat_value: the net value of every
-order but the first, returns included, from the features query).
+order but the first, returns included, from the features query). Every customer enters the
+fits: the order models see each distinct (x, t_x, T) row once with the number of customers it
+stands for, and every per-customer figure is computed per distinct row.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from segmint.clv._inputs import DistinctRows, distinct_rows
 from segmint.clv.value import clv
 
 if TYPE_CHECKING:  # the models import scipy (0.3 s): loaded when fitted, or by segmint.preload
-    from segmint.clv.bgnbd import BgNbdParams
     from segmint.clv.gamma_gamma import GammaGammaParams
+    from segmint.clv.orders import OrderFit
 
 DAYS_PER_WEEK = 7.0
 # CLV is on by default when at least this many customers have repeat orders.
 MIN_REPEAT_CUSTOMERS = 20
 # A customer whose probability of being alive is below this is counted as likely lost.
 LIKELY_LOST_BELOW = 0.3
+MODEL_TITLES = {"pareto-nbd": "Pareto/NBD", "mbg-nbd": "MBG/NBD", "bg-nbd": "BG/NBD"}
+# next_order_by: the chance of another order must reach this within twice the horizon.
+NEXT_ORDER_CHANCE = 0.5
 
+# Why `auto` is Pareto/NBD (the measurements are in docs/clv.md, "Choosing the model").
+AUTO_WHY = (
+    "Pareto/NBD, chosen by --clv-model auto: a customer can stop buying at any time, so the "
+    "chance that a one-time buyer is still active falls as their only order recedes; on "
+    "held-out periods of real logs it predicted repeat orders at least as well as MBG/NBD "
+    "and better than BG/NBD (docs/clv.md)"
+)
+AUTO_FALLBACK_WHY = (
+    "MBG/NBD, chosen by --clv-model auto because the Pareto/NBD fit {problem} while the "
+    "MBG/NBD fit converged; like Pareto/NBD it lets one-time buyers stop buying"
+)
+CHOSEN_WHY = "{title}, chosen with --clv-model {name}"
 
-# When the BG/NBD fit runs off to a limit (every customer buying at the same rate, or
-# stopping with the same chance), its expectations cannot be evaluated in floating point.
+# When a fit runs off to a limit (every customer buying at the same rate, or stopping with
+# the same chance), its expectations cannot be evaluated in floating point.
 DEGENERATE = (
-    "the BG/NBD fit degenerates on this data (a parameter runs to its limit: customers do "
+    "the {title} fit degenerates on this data (a parameter runs to its limit: customers do "
     "not differ enough in how often they buy or how soon they stop), so expected orders "
     "cannot be computed"
 )
@@ -41,9 +60,11 @@ def column_names(horizon_days: int) -> dict[str, str]:
     """Return the per-customer CLV columns, by role, for a horizon in days."""
     return {
         "p_alive": "p_alive",
+        "p_no_order": f"p_no_order_{horizon_days}d",
         "expected_orders": f"expected_orders_{horizon_days}d",
         "expected_aov": "expected_aov",
         "clv": f"clv_{horizon_days}d",
+        "next_order_by": "next_order_by",
     }
 
 
@@ -72,9 +93,32 @@ class ModelInputs:
     def repeat_customers(self) -> int:
         return int(np.count_nonzero(self.x > 0))
 
-    def subset(self, rows: np.ndarray) -> ModelInputs:
-        """Return the inputs of the customers at positions rows."""
-        return ModelInputs(self.x[rows], self.t_x[rows], self.T[rows], self.m_x[rows])
+    @property
+    def repeat_spend(self) -> np.ndarray:
+        """Return x · max(m_x, 0): the net value of the repeat orders, 0 when it is not positive."""
+        return np.where(self.x > 0, self.x * np.maximum(np.nan_to_num(self.m_x), 0.0), 0.0)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """The fitted order model, why it was chosen, and the fitted Gamma-Gamma model."""
+
+    orders: OrderFit
+    value: GammaGammaParams
+    why: str
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """What the per-segment intervals need once the segments are final (segment_intervals):
+    the distinct rows' expected orders and their derivatives in ln(order params)."""
+
+    rows: DistinctRows
+    orders: np.ndarray
+    orders_gradient: np.ndarray
+    fitted: Fitted
+    horizon_weeks: float
+    discount_rate: float | None
 
 
 @dataclass(frozen=True)
@@ -84,6 +128,7 @@ class LifetimeValue:
     columns: pd.DataFrame
     summary: dict
     warnings: list[str]
+    uncertainty: Uncertainty | None = field(default=None, repr=False)
 
 
 def absent(reason: str) -> LifetimeValue:
@@ -108,82 +153,181 @@ def why_not(repeat_customers: int, setting: bool | None) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Fitted:
-    """The two fitted models."""
+def fit_orders(
+    setting: str, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray | None
+) -> tuple[OrderFit, str]:
+    """Return the order model of `--clv-model` fitted to every customer, and why it is the one.
 
-    orders: BgNbdParams
-    value: GammaGammaParams
+    `auto` is Pareto/NBD; when its fit fails or runs to the edge of its parameter range and
+    the MBG/NBD fit converges, MBG/NBD. Raises ValueError when the model cannot be fitted.
+    """
+    from segmint.clv import orders
+
+    if setting != "auto":
+        fitted = orders.fit(setting, x, t_x, T, weights)
+        return fitted, CHOSEN_WHY.format(title=MODEL_TITLES[setting], name=setting)
+    try:
+        pareto = orders.fit("pareto-nbd", x, t_x, T, weights)
+    except ValueError as exc:
+        pareto, problem = None, f"failed ({exc})"
+    else:
+        if pareto.converged:
+            return pareto, AUTO_WHY
+        problem = "has no interior maximum (a parameter runs off to a limit)"
+    try:
+        modified = orders.fit("mbg-nbd", x, t_x, T, weights)
+    except ValueError:
+        modified = None
+    if modified is not None and (modified.converged or pareto is None):
+        return modified, AUTO_FALLBACK_WHY.format(problem=problem)
+    if pareto is None:
+        raise ValueError(problem)
+    return pareto, AUTO_WHY
 
 
-def fit_models(inputs: ModelInputs) -> Fitted | str:
-    """Return the fitted BG/NBD and Gamma-Gamma models, or why they cannot be fitted."""
-    from segmint.clv.bgnbd import fit_bgnbd
+def fit_models(
+    setting: str,
+    order_rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None],
+    value_rows: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+) -> Fitted | str:
+    """Return the fitted order and Gamma-Gamma models, or why they cannot be fitted.
+
+    order_rows: (x, t_x, T, weights); value_rows: (x, m_x, weights) — every customer, as
+    rows or as weighted distinct rows.
+    """
     from segmint.clv.gamma_gamma import fit_gamma_gamma
 
     try:
-        return Fitted(fit_bgnbd(inputs.x, inputs.t_x, inputs.T),
-                      fit_gamma_gamma(inputs.x, inputs.m_x))  # fmt: skip
+        order_fit, why = fit_orders(setting, *order_rows)
+        return Fitted(order_fit, fit_gamma_gamma(*value_rows), why)
     except ValueError as exc:
         return f"the models cannot be fitted to this data ({exc})"
 
 
-def customer_values(
-    models: Fitted, inputs: ModelInputs, horizon_days: int, discount_rate: float | None
-) -> pd.DataFrame:
-    """Return the CLV columns of customers: P(alive), expected orders and value, CLV."""
-    from segmint.clv.bgnbd import conditional_expected_orders, p_alive
-    from segmint.clv.gamma_gamma import conditional_expected_value
+def next_order_days(
+    fit: OrderFit, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, horizon_days: int
+) -> np.ndarray:
+    """Return the whole days after as_of by which the chance of another order reaches 50%.
 
+    NaN where it stays below 50% within twice the horizon. The chance grows with time, so
+    the first such day is found by bisection over whole days (about 10 evaluations).
+    """
+    limit = 2 * horizon_days
+    chance_by_limit = 1.0 - fit.p_no_order(limit / DAYS_PER_WEEK, x, t_x, T)
+    reached = chance_by_limit >= NEXT_ORDER_CHANCE
+    low = np.zeros(len(x), dtype=np.int64)  # the chance at `low` is below 50%
+    high = np.full(len(x), limit, dtype=np.int64)  # … and at `high` it is not
+    open_ = reached & (high - low > 1)
+    while open_.any():
+        rows = np.flatnonzero(open_)
+        middle = (low[rows] + high[rows]) // 2
+        chance = 1.0 - fit.p_no_order(middle / DAYS_PER_WEEK, x[rows], t_x[rows], T[rows])
+        hit = chance >= NEXT_ORDER_CHANCE
+        high[rows[hit]] = middle[hit]
+        low[rows[~hit]] = middle[~hit]
+        open_ = reached & (high - low > 1)
+    return np.where(reached, high.astype(np.float64), np.nan)
+
+
+def expected_values(value: GammaGammaParams, x: np.ndarray, spend: np.ndarray) -> np.ndarray:
+    """Return E[value of an order] per customer from x and the repeat orders' net value.
+
+    (gamma + spend) p / (p x + q − 1): the Gamma-Gamma posterior mean for a repeat buyer, the
+    population mean p gamma / (q − 1) for a one-time buyer (spend 0). A repeat buyer whose
+    repeat orders are worth nothing net (spend 0, left out of the fit) gets the population
+    mean shrunk by their evidence of x orders worth nothing. NaN where the mean is infinite
+    (p x + q ≤ 1).
+    """
+    p, q, gamma = value.p, value.q, value.gamma
+    denominator = p * x + q - 1.0
+    return np.divide((gamma + spend) * p, denominator, where=denominator > 0,
+                     out=np.full(x.shape, np.nan))  # fmt: skip
+
+
+def customer_values(
+    models: Fitted,
+    inputs: ModelInputs,
+    horizon_days: int,
+    discount_rate: float | None,
+    as_of: dt.date,
+    rows: DistinctRows | None = None,
+) -> pd.DataFrame:
+    """Return the CLV columns of customers: P(alive), P(no order), expected orders and value,
+    CLV and the next order's date, computed once per distinct (x, t_x, T) row."""
+    rows = rows or distinct_rows(inputs.x, inputs.t_x, inputs.T)
     horizon_weeks = horizon_days / DAYS_PER_WEEK
-    alive = p_alive(models.orders, inputs.x, inputs.t_x, inputs.T)
-    orders = conditional_expected_orders(
-        models.orders, horizon_weeks, inputs.x, inputs.t_x, inputs.T
-    )
-    value = conditional_expected_value(models.value, inputs.x, inputs.m_x)
+    fit = models.orders
+    alive = fit.p_alive(rows.x, rows.t_x, rows.T)[rows.inverse]
+    silent = fit.p_no_order(horizon_weeks, rows.x, rows.t_x, rows.T)[rows.inverse]
+    orders = fit.expected_orders(horizon_weeks, rows.x, rows.t_x, rows.T)[rows.inverse]
+    days = next_order_days(fit, rows.x, rows.t_x, rows.T, horizon_days)[rows.inverse]
+    value = expected_values(models.value, inputs.x, inputs.repeat_spend)
     names = column_names(horizon_days)
     return pd.DataFrame(
         {
             names["p_alive"]: alive,
+            names["p_no_order"]: silent,
             names["expected_orders"]: orders,
             names["expected_aov"]: value,
             names["clv"]: clv(orders, value, horizon_weeks, discount_rate),
+            names["next_order_by"]: dates_after(as_of, days),
         }
     )
 
 
+def dates_after(as_of: dt.date, days: np.ndarray) -> pd.Series:
+    """Return as_of + days as a date column (Arrow date32), empty where days is NaN."""
+    import pyarrow as pa
+
+    epoch_day = (as_of - dt.date(1970, 1, 1)).days
+    known = np.isfinite(days)
+    values = np.where(known, days, 0).astype(np.int64) + epoch_day
+    array = pa.array(values.astype(np.int32), type=pa.int32(), mask=~known).cast(pa.date32())
+    return pd.Series(pd.arrays.ArrowExtensionArray(array))
+
+
 def degenerate(columns: pd.DataFrame, horizon_days: int) -> bool:
-    """Return whether P(alive) or the expected orders are not finite for some customer."""
+    """Return whether P(alive), P(no order) or the expected orders are not finite somewhere."""
     names = column_names(horizon_days)
-    finite = np.isfinite(columns[[names["p_alive"], names["expected_orders"]]].to_numpy())
+    roles = ("p_alive", "p_no_order", "expected_orders")
+    finite = np.isfinite(columns[[names[r] for r in roles]].to_numpy(dtype=np.float64))
     return not finite.all()
 
 
 def lifetime_value(
     inputs: ModelInputs,
     horizon_days: int,
-    discount_rate: float | None = None,
-    fit_rows: np.ndarray | None = None,
+    discount_rate: float | None,
+    as_of: dt.date,
+    model: str = "auto",
 ) -> LifetimeValue:
-    """Fit BG/NBD and Gamma-Gamma, score every customer; return the CLV columns and summary.
+    """Fit the order model and Gamma-Gamma on every customer, score every customer; return
+    the CLV columns, the summary and what the per-segment intervals need."""
+    from segmint.clv.intervals import orders_gradient, total_interval
 
-    The models are fitted to the customers at fit_rows when given (the model stage's seeded
-    sample, as the Spark engine does: four parameters each, and the fit's cost no longer
-    grows with the log), else to every customer.
-    """
-    fitted = inputs if fit_rows is None else inputs.subset(fit_rows)
-    models = fit_models(fitted)
+    rows = distinct_rows(inputs.x, inputs.t_x, inputs.T)
+    models = fit_models(
+        model, (rows.x, rows.t_x, rows.T, rows.weight), (inputs.x, inputs.m_x, None)
+    )
     if isinstance(models, str):
         return absent(models)
-    columns = customer_values(models, inputs, horizon_days, discount_rate)
+    columns = customer_values(models, inputs, horizon_days, discount_rate, as_of, rows)
+    title = MODEL_TITLES[models.orders.name]
     if degenerate(columns, horizon_days):
-        return absent(DEGENERATE)
-    totals = segment_clv(columns, np.ones(len(columns), dtype=bool), horizon_days)
+        return absent(DEGENERATE.format(title=title))
+    horizon_weeks = horizon_days / DAYS_PER_WEEK
+    orders = models.orders.expected_orders(horizon_weeks, rows.x, rows.t_x, rows.T)
+    uncertainty = Uncertainty(rows, orders, orders_gradient(models.orders, rows, horizon_weeks),
+                              models, horizon_weeks, discount_rate)  # fmt: skip
+    everyone = np.ones(len(columns), dtype=bool)
+    totals = segment_clv(columns, everyone, horizon_days)
+    interval, reason = total_interval(uncertainty, inputs, everyone)
+    totals["clv_total_interval"] = interval
     blank = bool(columns[column_names(horizon_days)["expected_aov"]].isna().any())
     summary, warnings = describe_fit(models, inputs.repeat_customers, horizon_days,
                                      discount_rate, totals, blank)  # fmt: skip
-    summary["fitted_on_customers"] = len(fitted.x)
-    return LifetimeValue(columns, summary, warnings)
+    summary["interval"]["reason"] = reason
+    return LifetimeValue(columns, summary, warnings, uncertainty)
 
 
 def describe_fit(
@@ -196,57 +340,87 @@ def describe_fit(
 ) -> tuple[dict, list[str]]:
     """Return summary.json's `clv` and the warnings of a fit (blank_values: some expected
     order values are NaN)."""
+    from segmint.clv.intervals import INTERVAL_LEVEL, INTERVAL_METHOD
+
     warnings = _fit_warnings(models.orders, models.value)
     if models.value.excluded_non_positive:
         warnings.append(
-            f"{models.value.excluded_non_positive:,} customer(s) whose repeat orders are worth "
-            "nothing net (returns) are left out of the Gamma-Gamma fit"
+            f"{models.value.excluded_non_positive:,} repeat customer(s) whose repeat orders are "
+            "worth nothing net (returns) are left out of the Gamma-Gamma fit"
         )
     if blank_values:
         warnings.append(
             "the Gamma-Gamma fit gives q ≤ 1 (no finite mean order value): the expected "
             "order value and CLV of one-time buyers are left blank"
         )
+    fit = models.orders
     summary = {
         "enabled": True,
         "horizon_days": horizon_days,
         "discount_rate": discount_rate,
         "repeat_customers": repeat_customers,
         "likely_lost_below": LIKELY_LOST_BELOW,
-        "bgnbd": models.orders.as_dict(),
+        "model": {
+            "name": fit.name,
+            "title": MODEL_TITLES[fit.name],
+            "why": models.why,
+            "params": fit.values,
+            "log_likelihood": fit.log_likelihood,
+            "converged": fit.converged,
+            "at_edge": list(fit.at_edge),
+            "iterations": fit.iterations,
+            "customers": fit.customers,
+            "distinct_rows": fit.distinct_rows,
+        },
         "gamma_gamma": models.value.as_dict(),
+        "interval": {"level": INTERVAL_LEVEL, "method": INTERVAL_METHOD, "reason": None},
         "totals": totals,
     }
     return summary, warnings
 
 
 def segment_clv(columns: pd.DataFrame, inside: np.ndarray, horizon_days: int) -> dict:
-    """Return a group's mean P(alive), mean and total CLV, and its likely-lost customers."""
+    """Return a group's mean P(alive) and P(no order), mean and total CLV, and its likely-lost
+    customers."""
     names = column_names(horizon_days)
     alive = columns[names["p_alive"]].to_numpy()[inside]
+    silent = columns[names["p_no_order"]].to_numpy()[inside]
     value = columns[names["clv"]].to_numpy()[inside]
     known = value[np.isfinite(value)]
     return {
         "p_alive_mean": float(alive.mean()) if len(alive) else 0.0,
+        "p_no_order_mean": float(silent.mean()) if len(silent) else 0.0,
         "clv_mean": math.fsum(known) / len(known) if len(known) else None,
         "clv_total": math.fsum(known),
         "likely_lost": int(np.count_nonzero(alive < LIKELY_LOST_BELOW)),
     }
 
 
-def _fit_warnings(orders_model: BgNbdParams, value_model: GammaGammaParams) -> list[str]:
+def segment_intervals(
+    lifetime: LifetimeValue, inputs: ModelInputs, labels: np.ndarray, k: int
+) -> list[list[float] | None]:
+    """Return the 90% interval of each segment's total CLV (None where there is none)."""
+    from segmint.clv.intervals import group_intervals
+
+    if lifetime.uncertainty is None:
+        return [None] * k
+    return group_intervals(lifetime.uncertainty, inputs, np.asarray(labels), k)[0]
+
+
+def _fit_warnings(orders_model: OrderFit, value_model: GammaGammaParams) -> list[str]:
     """Say what a fit that ran to the edge of its parameter range means for the reader."""
     warnings = []
-    dropout = orders_model.a / (orders_model.a + orders_model.b)
-    if not orders_model.converged and dropout < 1e-3:
-        warnings.append(
-            "the data shows almost no customers stopping (the BG/NBD fit puts the chance of "
-            f"dropping out after an order at {dropout:.1e}): P(alive) is about 1 for everyone"
+    title = MODEL_TITLES[orders_model.name]
+    if not orders_model.converged:
+        where = (
+            f"ran to the edge of its parameter range ({', '.join(orders_model.at_edge)})"
+            if orders_model.at_edge
+            else "has no interior maximum (its parameters run off towards a limit)"
         )
-    elif not orders_model.converged:
         warnings.append(
-            "the BG/NBD likelihood maximisation did not converge (a parameter ran to the edge "
-            "of its range): read P(alive) and expected orders with care"
+            f"the {title} fit {where}: the history is too short or too uniform to tell "
+            "customers apart in how often they buy or how soon they stop; read P(alive) and "
+            "expected orders with care, and no interval is given"
         )
     if not value_model.converged and value_model.q > 1e3:
         warnings.append(

@@ -26,14 +26,20 @@ def clv(
     value of customers whose expected purchases fall off over the horizon. A rate of 0 gives
     factor 1; a rate must be > −1.
     """
+    value = np.asarray(expected_orders, dtype=float) * np.asarray(expected_value, dtype=float)
+    factor = discount_factor(horizon_weeks, annual_discount_rate)
+    return value if factor == 1.0 else value * factor
+
+
+def discount_factor(horizon_weeks: float, annual_discount_rate: float | None) -> float:
+    """Return the mean discount factor over the horizon (1 without a rate); see `clv`."""
     if not np.isfinite(horizon_weeks) or horizon_weeks < 0:
         raise ValueError("the CLV horizon must be finite and non-negative")
-    value = np.asarray(expected_orders, dtype=float) * np.asarray(expected_value, dtype=float)
     if annual_discount_rate is None:
-        return value
+        return 1.0
     if not np.isfinite(annual_discount_rate) or annual_discount_rate <= -1:
         raise ValueError("the annual discount rate must be a finite number > -1")
-    discount_horizon = np.log1p(annual_discount_rate) * horizon_weeks / WEEKS_PER_YEAR
+    discount_horizon = float(np.log1p(annual_discount_rate) * horizon_weeks / WEEKS_PER_YEAR)
     if discount_horizon == 0:
-        return value
-    return value * (-np.expm1(-discount_horizon) / discount_horizon)
+        return 1.0
+    return float(-np.expm1(-discount_horizon) / discount_horizon)

@@ -19,6 +19,7 @@ Only aggregates and the sample come back to the driver.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tempfile
 import time
@@ -32,9 +33,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from segmint.clv._inputs import distinct_rows
+from segmint.clv.intervals import orders_gradient, weighted_group_intervals
 from segmint.clv.per_customer import (
+    DAYS_PER_WEEK,
     DEGENERATE,
     LIKELY_LOST_BELOW,
+    MODEL_TITLES,
+    Fitted,
     LifetimeValue,
     ModelInputs,
     absent,
@@ -195,10 +201,10 @@ def _run(spark: Any, inputs: list[str], config: Settings, stages: _Stages) -> Sp
             model.renumber(previous.new_ids, previous.names, sample)
             segmented.unpersist()
             segmented = _segmented(customers, model)
-        clv_inputs = ModelInputs.of(sample, sample.pop(REPEAT_VALUE).to_numpy())
+        sample.pop(REPEAT_VALUE)
     with stages("clv"):
         segmented, lifetime, segment_values = _lifetime_value(
-            engine, segmented, clv_inputs, model.k_, config
+            engine, segmented, model.k_, config, cleaned.as_of
         )
     with stages("profile"):
         segmented, segments, everyone = _profile(
@@ -453,54 +459,129 @@ def _describe_attributes(
 
 
 def _lifetime_value(
-    engine: SparkConnection, segmented: Any, sample: ModelInputs, k: int, config: Settings
+    engine: SparkConnection, segmented: Any, k: int, config: Settings, as_of: dt.date
 ) -> tuple[Any, LifetimeValue, list[dict]]:
     """Return the customers with their CLV columns, the run's LifetimeValue and each segment's
-    CLV figures. The models are fitted on the sample; every customer is scored by Spark's
-    executors with the same functions as the DuckDB engine."""
+    CLV figures. The models are fitted on every customer, collapsed by Spark into distinct
+    weighted rows; every customer is scored by Spark's executors with the same functions as
+    the DuckDB engine."""
     nothing: list[dict] = [{} for _ in range(k)]
-    repeat = one_row(
-        engine.execute("SELECT count(CASE WHEN frequency > 1 THEN 1 END) FROM customers")
-    )[0]
-    reason = why_not(int(repeat), config.clv)
-    models = fit_models(sample) if reason is None else reason
+    history = "frequency - 1, tenure_days - recency_days, tenure_days"
+    orders = engine.execute(
+        f"SELECT {history}, count(*) FROM segmented GROUP BY {history} ORDER BY {history}"
+    ).df()
+    x, t_x, T, n = (orders[c].to_numpy(dtype=np.float64) for c in orders.columns)
+    repeat = int(n[x > 0].sum())
+    reason = why_not(repeat, config.clv)
+    models: Fitted | str = (
+        reason if reason is not None else _fit_everyone(engine, x, t_x, T, n, config)
+    )
     if isinstance(models, str):
         return segmented.drop(REPEAT_VALUE), absent(models), nothing
     horizon, rate = config.clv_horizon_days, config.discount_rate
     names = column_names(horizon)
-
-    def score(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for frame in frames:
-            inputs = ModelInputs.of(frame, frame[REPEAT_VALUE].to_numpy())
-            values = customer_values(models, inputs, horizon, rate)
-            yield pd.concat([frame.reset_index(drop=True), values], axis=1)
-
-    from pyspark.sql.types import DoubleType, StructField, StructType
-
-    schema = StructType(
-        list(segmented.schema.fields) + [StructField(c, DoubleType()) for c in names.values()]
-    )
-    scored = segmented.mapInPandas(score, schema).drop(REPEAT_VALUE).cache()
+    intervals, why_none = _intervals(engine, models, k, horizon, rate)
+    scored = _scored(segmented, models, horizon, rate, as_of).cache()
     scored.createOrReplaceTempView("segmented")
-    finite = [f"{names[c]} BETWEEN -1e300 AND 1e300" for c in ("p_alive", "expected_orders")]
+    finite = [
+        f"{names[c]} BETWEEN -1e300 AND 1e300" for c in ("p_alive", "p_no_order", "expected_orders")
+    ]
+    nulls = " OR ".join(f"{names[c]} IS NULL" for c in ("p_alive", "p_no_order", "expected_orders"))
     bad, blank = one_row(
         engine.execute(
-            f"SELECT count(CASE WHEN NOT ({' AND '.join(finite)}) OR {names['p_alive']} IS NULL "
-            f"OR {names['expected_orders']} IS NULL THEN 1 END), "
+            f"SELECT count(CASE WHEN NOT ({' AND '.join(finite)}) OR {nulls} THEN 1 END), "
             f"count(CASE WHEN NOT ({names['expected_aov']} BETWEEN -1e300 AND 1e300) "
             f"OR {names['expected_aov']} IS NULL THEN 1 END) FROM segmented"
         )
     )
     if bad:
         scored.unpersist()
-        return segmented.drop(REPEAT_VALUE), absent(DEGENERATE), nothing
+        return (
+            segmented.drop(REPEAT_VALUE),
+            absent(DEGENERATE.format(title=MODEL_TITLES[models.orders.name])),
+            nothing,
+        )
     segmented.unpersist()  # the scored table, now materialised, holds everything it had
     totals, per_segment = aggregates.clv_figures(
-        engine, "segmented", k, names["p_alive"], names["clv"], LIKELY_LOST_BELOW
-    )
-    summary, warnings = describe_fit(models, int(repeat), horizon, rate, totals, bool(blank))
-    summary["fitted_on_customers"] = len(sample.x)
+        engine, "segmented", k, names["p_alive"], names["p_no_order"], names["clv"],
+        LIKELY_LOST_BELOW,
+    )  # fmt: skip
+    totals["clv_total_interval"] = intervals[k]
+    for entry, interval in zip(per_segment, intervals[:k], strict=True):
+        entry["clv_total_interval"] = interval
+    summary, warnings = describe_fit(models, repeat, horizon, rate, totals, bool(blank))
+    summary["interval"]["reason"] = why_none
     return scored, LifetimeValue(pd.DataFrame(), summary, warnings), per_segment
+
+
+def _fit_everyone(
+    engine: SparkConnection,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+    n: np.ndarray,
+    config: Settings,
+) -> Fitted | str:
+    """Return the models fitted on every customer: the order model on the distinct (x, t_x,
+    T) rows, Gamma-Gamma on the distinct (x, repeat value) rows, each weighted by its count."""
+    value = engine.execute(
+        f"SELECT frequency - 1, {REPEAT_VALUE}, count(*) FROM segmented WHERE frequency > 1 "
+        f"GROUP BY frequency - 1, {REPEAT_VALUE} ORDER BY 1, 2"
+    ).df()
+    repeats, repeat_value, count = (value[c].to_numpy(dtype=np.float64) for c in value.columns)
+    weeks = (x, t_x / DAYS_PER_WEEK, T / DAYS_PER_WEEK, n)
+    return fit_models(config.clv_model, weeks, (repeats, repeat_value / repeats, count))
+
+
+def _scored(
+    segmented: Any, models: Fitted, horizon: int, rate: float | None, as_of: dt.date
+) -> Any:
+    """Return the customers with the CLV columns, computed per partition by mapInPandas."""
+    from pyspark.sql.types import DateType, DoubleType, StructField, StructType
+
+    names = column_names(horizon)
+
+    def score(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for frame in frames:
+            inputs = ModelInputs.of(frame, frame[REPEAT_VALUE].to_numpy())
+            values = customer_values(models, inputs, horizon, rate, as_of)
+            values[names["next_order_by"]] = values[names["next_order_by"]].astype(object)
+            yield pd.concat([frame.reset_index(drop=True), values], axis=1)
+
+    fields = [
+        StructField(c, DateType() if role == "next_order_by" else DoubleType())
+        for role, c in names.items()
+    ]
+    schema = StructType(list(segmented.schema.fields) + fields)
+    return segmented.mapInPandas(score, schema).drop(REPEAT_VALUE)
+
+
+def _intervals(
+    engine: SparkConnection, models: Fitted, k: int, horizon: int, rate: float | None
+) -> tuple[list[list[float] | None], str | None]:
+    """Return the 90% intervals of each segment's total CLV and (last) of everyone's, from
+    the customers grouped by segment and history (segmint.clv.intervals)."""
+    history = "frequency - 1, tenure_days - recency_days, tenure_days"
+    spend = f"CASE WHEN frequency > 1 AND {REPEAT_VALUE} > 0 THEN {REPEAT_VALUE} ELSE 0 END"
+    groups = engine.execute(
+        f"SELECT segment_id, {history}, count(*), sum({spend}) FROM segmented "
+        f"GROUP BY segment_id, {history} ORDER BY 1, 2, 3, 4"
+    ).df()
+    segment, x, t_x, T, count, spent = (
+        groups[c].to_numpy(dtype=np.float64) for c in groups.columns
+    )
+    x, weeks, T = x.astype(float), t_x / DAYS_PER_WEEK, T / DAYS_PER_WEEK
+    horizon_weeks = horizon / DAYS_PER_WEEK
+    rows = distinct_rows(x, weeks, T)
+    orders = models.orders.expected_orders(horizon_weeks, rows.x, rows.t_x, rows.T)
+    gradient = orders_gradient(models.orders, rows, horizon_weeks)
+    labels = segment.astype(np.int64)
+    args = (models, horizon_weeks, rate, orders[rows.inverse],
+            None if gradient is None else gradient[rows.inverse], x, count.astype(float),
+            spent.astype(float))  # fmt: skip
+    per_segment, reason = weighted_group_intervals(*args, labels, k)
+    everyone, _ = weighted_group_intervals(*args, np.zeros(len(labels), dtype=np.int64), 1)
+    return [*per_segment, everyone[0]], reason
 
 
 def _summary(

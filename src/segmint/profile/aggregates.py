@@ -106,27 +106,34 @@ def top_revenue(con: Any, relation: str, n: int) -> float:
 
 
 def clv_figures(
-    con: Any, relation: str, k: int, p_alive: str, clv: str, likely_lost_below: float
+    con: Any,
+    relation: str,
+    k: int,
+    p_alive: str,
+    p_no_order: str,
+    clv: str,
+    likely_lost_below: float,
 ) -> tuple[dict, list[dict]]:
     """Return the CLV figures (as `clv.per_customer.segment_clv`) of everyone and per segment."""
     known = f"{clv} BETWEEN -1e300 AND 1e300"  # finite: NULL and NaN are left out
     columns = (
-        f"avg({p_alive}), sum(CASE WHEN {known} THEN {clv} END), "
+        f"avg({p_alive}), avg({p_no_order}), sum(CASE WHEN {known} THEN {clv} END), "
         f"count(CASE WHEN {known} THEN 1 END), count(CASE WHEN {p_alive} < {likely_lost_below!r} "
         "THEN 1 END)"
     )
 
     def figures(row: tuple) -> dict:
-        alive, total, count, lost = row
+        alive, silent, total, count, lost = row
         return {
             "p_alive_mean": float(alive) if alive is not None else 0.0,
+            "p_no_order_mean": float(silent) if silent is not None else 0.0,
             "clv_mean": float(total) / count if count else None,
             "clv_total": float(total or 0.0),
             "likely_lost": int(lost),
         }
 
     everyone = figures(one_row(con.execute(f"SELECT {columns} FROM {relation}")))
-    per_segment = [figures((None, None, 0, 0)) for _ in range(k)]
+    per_segment = [figures((None, None, None, 0, 0)) for _ in range(k)]
     for row in con.execute(
         f"SELECT segment_id, {columns} FROM {relation} GROUP BY segment_id"
     ).fetchall():

@@ -31,6 +31,16 @@ NAME_RULES: tuple[tuple[str, str, str, str, str], ...] = (
     ("high", ANY, ANY, ANY, "Hibernating"),
 )
 
+# Names that say the segment is lapsing: its recency is worse than typical. The report checks
+# that none of them shows a higher chance of being active than the base without saying why.
+LAPSING = frozenset(name for recency, *_, name in NAME_RULES if recency == "high")
+
+
+def is_lapsing(name: str) -> bool:
+    """Return whether a segment name (qualified or not) says its customers are lapsing."""
+    return name.split(" (", 1)[0] in LAPSING
+
+
 # Feature → (word for the higher mean, for a middle one, for the lower mean), to tell apart
 # segments that the table gives the same name. Ranked by the segments' means, so the words are true.
 QUALIFIERS: dict[str, tuple[str, str, str]] = {

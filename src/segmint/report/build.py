@@ -25,6 +25,7 @@ from segmint.report.document import (
     Table,
 )
 from segmint.report.findings import key_findings
+from segmint.report.lifetime import interval_text, lifetime_value_section
 from segmint.report.palette import segment_colour
 from segmint.report.plan import HORIZONS, implementation_plan, segment_kpis
 from segmint.rules.export import NO_RULE
@@ -52,7 +53,7 @@ def build_report(summary: dict, customers: pd.DataFrame, model_json: dict) -> Re
             _profiles(summary, customers),
             _segment_map(summary, customers, model_json),
             _rfm_grid(summary, customers),
-            _lifetime_value(summary, segments),
+            lifetime_value_section(summary, segments),
             _per_segment(summary, segments),
             _plan(summary, customers),
             _technical(summary, model_json),
@@ -231,91 +232,6 @@ def _rfm_grid(summary: dict, customers: pd.DataFrame) -> Section:
     return section
 
 
-def _lifetime_value(summary: dict, segments: list[dict]) -> Section:
-    clv = summary.get("clv") or {"enabled": False, "reason": "not computed by this run"}
-    section = Section("clv", "Customer lifetime value")
-    if not clv["enabled"]:
-        return section.add(Paragraph(f"Lifetime value is not computed: {clv['reason']}."))
-    horizon, totals = clv["horizon_days"], clv["totals"]
-    orders, value = clv["bgnbd"], clv["gamma_gamma"]
-    discount = (
-        f", discounted at {fmt.pct(clv['discount_rate'])} a year"
-        if clv.get("discount_rate")
-        else ", undiscounted"
-    )
-    rows = tuple(
-        (s["name"], fmt.whole(s["customers"]), fmt.pct(s["p_alive_mean"]),
-         fmt.whole(s["likely_lost"]), fmt.money(s["clv_mean"]), fmt.money(s["clv_total"]),
-         fmt.pct(s["clv_total"] / totals["clv_total"] if totals["clv_total"] else 0.0))
-        for s in segments
-    )  # fmt: skip
-    lost = fmt.pct(clv["likely_lost_below"])
-    everyone = summary["totals"]["customers"]
-    fitted = clv.get("fitted_on_customers", everyone)
-    section.add(
-        Figures(
-            (
-                (f"Expected spend, next {horizon} days", fmt.money(totals["clv_total"])),
-                ("Mean chance a customer is still active", fmt.pct(totals["p_alive_mean"])),
-                (f"Likely lost (chance below {lost})", fmt.whole(totals["likely_lost"])),
-            )
-        ),
-        Paragraph(
-            f"Expected spend per customer over the next {horizon} days (CLV{discount}): the "
-            "expected number of orders from a BG/NBD model times the expected order value from "
-            "a Gamma-Gamma model, both fitted to this data by maximum likelihood. The BG/NBD "
-            "model lets a customer stop buying only after a repeat order, so one-time buyers "
-            "count as still active; their low expected number of orders is what to read."
-            + (
-                f" Both models were fitted on a seeded sample of {fmt.whole(fitted)} customers "
-                "(the one the number of segments was chosen on) and applied to every customer."
-                if fitted < everyone
-                else ""
-            )
-        ),
-        Table(
-            (
-                "segment",
-                "customers",
-                "mean chance active",
-                "likely lost",
-                "mean CLV",
-                "total CLV",
-                "share of CLV",
-            ),
-            rows,
-            "lrrrrrr",
-            swatches=tuple(segment_colour(s["id"]) for s in segments),
-        ),  # fmt: skip
-        figures.clv_chart(summary),
-        Table(
-            ("model", "parameters", "log-likelihood", "customers", "converged"),
-            (
-                (
-                    "BG/NBD (orders, activity)",
-                    f"r {fmt.score(orders['r'])}, α {fmt.score(orders['alpha'])}, "
-                    f"a {fmt.score(orders['a'])}, b {fmt.score(orders['b'])}",
-                    fmt.one(orders["log_likelihood"]),
-                    fmt.whole(fitted),
-                    "yes" if orders["converged"] else "no",
-                ),
-                (
-                    "Gamma-Gamma (order value)",
-                    f"p {fmt.score(value['p'])}, q {fmt.score(value['q'])}, "
-                    f"γ {fmt.score(value['gamma'])}",
-                    fmt.one(value["log_likelihood"]),
-                    fmt.whole(value["customers"]),
-                    "yes" if value["converged"] else "no",
-                ),
-            ),
-            "llrrl",
-            note="Time in weeks. The Gamma-Gamma model is fitted on customers with repeat "
-            "orders, from the mean value of the orders after their first.",
-        ),  # fmt: skip
-    )
-    return section
-
-
 def _per_segment(summary: dict, segments: list[dict]) -> Section:
     tot = summary["totals"]
     section = Section("strategy", "Segments and strategies")
@@ -333,8 +249,14 @@ def _per_segment(summary: dict, segments: list[dict]) -> Section:
             compare += (
                 ("chance still active", fmt.pct(s["p_alive_mean"]),
                  fmt.pct(clv["totals"]["p_alive_mean"])),
+                (f"chance of no order in {horizon} days", fmt.pct(s["p_no_order_mean"]),
+                 fmt.pct(clv["totals"]["p_no_order_mean"])),
                 (f"expected spend, next {horizon} days", fmt.money(s["clv_mean"]),
                  fmt.money(clv["totals"]["clv_mean"])),
+                (f"segment's expected spend, next {horizon} days (90% interval)",
+                 f"{fmt.money(s['clv_total'])} ({interval_text(s.get('clv_total_interval'))})",
+                 f"{fmt.money(clv['totals']['clv_total'])} "
+                 f"({interval_text(clv['totals'].get('clv_total_interval'))})"),
             )  # fmt: skip
         sub = Section(f"segment-{s['id']}", s["name"]).add(
             Paragraph(s["description"]),

@@ -1,0 +1,99 @@
+"""The order models' per-customer inputs (x, t_x, T in weeks): validation and collapsing.
+
+Every order model's likelihood and every per-customer figure depends on a customer only
+through (x, t_x, T), and times are whole days / 7 in a run, so a log of millions of customers
+has far fewer distinct rows: models are fitted and scored on those, each weighted by the
+number of customers it stands for (docs/clv.md, "Every customer in the fit").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+
+def floats(values: ArrayLike) -> np.ndarray:
+    """Return values as a float array (at least 1-D)."""
+    return np.atleast_1d(np.asarray(values, dtype=float))
+
+
+def customers(x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> tuple[np.ndarray, ...]:
+    """Return x, t_x, T as float arrays of one shape, or raise ValueError if they are invalid."""
+    x, t_x, T = np.broadcast_arrays(floats(x), floats(t_x), floats(T))
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(t_x)) and np.all(np.isfinite(T))):
+        raise ValueError("order model inputs x, t_x and T must be finite")
+    if np.any(x < 0) or np.any(x != np.round(x)):
+        raise ValueError("order model x (repeat purchases) must be whole numbers >= 0")
+    if np.any(t_x < 0) or np.any(t_x > T):
+        raise ValueError("order model times must satisfy 0 <= t_x <= T")
+    return x, t_x, T
+
+
+def horizon(t: ArrayLike) -> np.ndarray:
+    """Return a horizon (weeks) as a float array, or raise ValueError if it is invalid."""
+    t = floats(t)
+    if np.any(~np.isfinite(t)) or np.any(t < 0):
+        raise ValueError("the horizon t must be finite and non-negative")
+    return t
+
+
+def weights_of(weights: ArrayLike | None, shape: tuple[int, ...]) -> np.ndarray:
+    """Return the customers' weights (default 1 each), or raise ValueError if invalid."""
+    w = np.ones(shape) if weights is None else np.broadcast_to(floats(weights), shape)
+    if np.any(~np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("weights must be finite and non-negative")
+    return w
+
+
+@dataclass(frozen=True)
+class DistinctRows:
+    """The distinct (x, t_x, T) rows of some customers, how many each stands for, and which
+    row each customer is: customer i's figures are `figure(rows)[inverse[i]]`."""
+
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    weight: np.ndarray
+    inverse: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def distinct_rows(
+    x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray | None = None
+) -> DistinctRows:
+    """Return the distinct (x, t_x, T) rows of customers and the summed weight of each.
+
+    Rows are grouped by sorting one 64-bit hash of the three values (a third of the cost of
+    sorting on three keys); should two different rows ever share a hash, the exact three-key
+    sort is used instead. t_x of one-time buyers is kept as given (0 in a run).
+    """
+    x, t_x, T = customers(x, t_x, T)
+    w = weights_of(weights, x.shape)
+    if len(x) == 0:
+        empty = np.zeros(0)
+        return DistinctRows(empty, empty, empty, empty, np.zeros(0, dtype=np.int64))
+    # + 0.0 turns −0.0 into 0.0, so that equal numbers have equal bits.
+    bits = [np.ascontiguousarray(v + 0.0).view(np.uint64) for v in (x, t_x, T)]
+    key = bits[0] * np.uint64(0x9E3779B97F4A7C15)
+    key ^= bits[1] * np.uint64(0xC2B2AE3D27D4EB4F)
+    key ^= bits[2] * np.uint64(0x165667B19E3779F9)
+    order = np.argsort(key, kind="stable")
+    sx, st, sT = x[order], t_x[order], T[order]
+    new = np.ones(len(x), dtype=bool)
+    new[1:] = key[order][1:] != key[order][:-1]
+    same = (sx[1:] == sx[:-1]) & (st[1:] == st[:-1]) & (sT[1:] == sT[:-1])
+    if np.any(~new[1:] & ~same):  # a hash collision: group on the three values exactly
+        order = np.lexsort((T, t_x, x))
+        sx, st, sT = x[order], t_x[order], T[order]
+        new[1:] = (sx[1:] != sx[:-1]) | (st[1:] != st[:-1]) | (sT[1:] != sT[:-1])
+    starts = np.flatnonzero(new)
+    group = np.cumsum(new) - 1
+    inverse = np.empty(len(x), dtype=np.int64)
+    inverse[order] = group
+    return DistinctRows(
+        sx[starts], st[starts], sT[starts], np.add.reduceat(w[order], starts), inverse
+    )

@@ -1,0 +1,148 @@
+"""CLV columns and intervals (docs/clv.md): next_order_by, churn risk and the 90% intervals.
+
+The intervals are checked three ways: against Monte-Carlo draws from the same asymptotic
+normal (an independent propagation), by their coverage of the true total on data simulated
+from known parameters, and by their widening on subsamples.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from segmint.clv import bgnbd, orders
+from segmint.clv._inputs import distinct_rows
+from segmint.clv.gamma_gamma import fit_gamma_gamma
+from segmint.clv.intervals import Z
+from segmint.clv.per_customer import (
+    Fitted,
+    ModelInputs,
+    customer_values,
+    expected_values,
+    lifetime_value,
+    next_order_days,
+    segment_intervals,
+)
+
+R, ALPHA, A, B = 0.243, 4.414, 0.793, 2.426  # Hardie's CDNOW BG/NBD estimates (weeks)
+P, Q, GAMMA = 6.0, 4.0, 15.0
+AS_OF = dt.date(2024, 1, 1)
+
+
+def simulate(n: int, seed: int) -> ModelInputs:
+    """Return n customers drawn from BG/NBD and Gamma-Gamma, times in whole days / 7."""
+    rng = np.random.default_rng(seed)
+    T = rng.integers(7, 365, n) / 7.0
+    rate, dropout = rng.gamma(R, 1 / ALPHA, n), rng.beta(A, B, n)
+    x, t_x, t = np.zeros(n), np.zeros(n), np.zeros(n)
+    buying = np.ones(n, dtype=bool)
+    while buying.any():
+        idx = np.flatnonzero(buying)
+        t[idx] += rng.exponential(1 / rate[idx])
+        inside = t[idx] < T[idx]
+        bought = idx[inside]
+        x[bought] += 1
+        t_x[bought] = np.floor(t[bought] * 7) / 7
+        buying[idx[~inside]] = False
+        buying[bought[rng.random(len(bought)) < dropout[bought]]] = False
+    nu = rng.gamma(Q, 1 / GAMMA, n)
+    orders_ = np.maximum(x, 1)
+    m_x = np.where(x > 0, rng.gamma(P * orders_, 1 / (nu * orders_)), np.nan)
+    return ModelInputs(x, t_x, T, m_x)
+
+
+def true_total(inputs: ModelInputs, horizon_weeks: float) -> float:
+    """Return the total CLV at the true parameters: Σ E[orders] × E[order value]."""
+    expected = bgnbd.expected_orders(
+        (R, ALPHA, A, B), horizon_weeks, inputs.x, inputs.t_x, inputs.T
+    )
+    fitted = fit_gamma_gamma([1.0, 1.0], [1.0, 2.0]).with_params((P, Q, GAMMA))
+    return float(expected @ expected_values(fitted, inputs.x, inputs.repeat_spend))
+
+
+def test_intervals_cover_the_true_total_about_90_percent_of_the_time() -> None:
+    horizon_days = 364
+    covered = []
+    for seed in range(80):
+        inputs = simulate(1500, seed)
+        result = lifetime_value(inputs, horizon_days, None, AS_OF, model="bg-nbd")
+        low, high = result.summary["totals"]["clv_total_interval"]
+        covered.append(low <= true_total(inputs, horizon_days / 7) <= high)
+    # 80 intervals at 90%: a binomial standard error of 3.4 points.
+    assert 0.78 <= np.mean(covered) <= 0.99
+
+
+def test_delta_intervals_agree_with_draws_from_the_same_normal() -> None:
+    inputs = simulate(3000, 7)
+    result = lifetime_value(inputs, 364, None, AS_OF, model="bg-nbd")
+    u = result.uncertainty
+    rng = np.random.default_rng(0)
+    order_draws = rng.multivariate_normal(
+        np.log(u.fitted.orders.params), u.fitted.orders.log_covariance, 400
+    )
+    value_draws = rng.multivariate_normal(
+        np.log(u.fitted.value.params), u.fitted.value.log_covariance, 400
+    )
+    totals = []
+    for order_log, value_log in zip(order_draws, value_draws, strict=True):
+        drawn = Fitted(u.fitted.orders.with_params(np.exp(order_log)),
+                       u.fitted.value.with_params(np.exp(value_log)), "")  # fmt: skip
+        values = customer_values(drawn, inputs, 364, None, AS_OF)
+        totals.append(np.nansum(values["clv_364d"]))
+    low, high = result.summary["totals"]["clv_total_interval"]
+    drawn_low, drawn_high = np.quantile(totals, [0.05, 0.95])
+    assert low == pytest.approx(drawn_low, rel=0.02)
+    assert high == pytest.approx(drawn_high, rel=0.02)
+
+
+def test_intervals_widen_as_the_data_shrink() -> None:
+    inputs = simulate(8000, 3)
+    widths = []
+    for n in (8000, 2000, 500):
+        part = ModelInputs(inputs.x[:n], inputs.t_x[:n], inputs.T[:n], inputs.m_x[:n])
+        totals = lifetime_value(part, 364, None, AS_OF, model="bg-nbd").summary["totals"]
+        low, high = totals["clv_total_interval"]
+        assert low < totals["clv_total"] < high
+        widths.append((high - low) / totals["clv_total"])
+    assert widths[0] < widths[1] < widths[2]
+    # About 1/sqrt(n): a quarter of the customers, about twice the relative width.
+    assert 1.5 < widths[1] / widths[0] < 2.7
+
+
+def test_segment_intervals_are_each_segments_own_and_sum_consistently() -> None:
+    inputs = simulate(4000, 11)
+    result = lifetime_value(inputs, 364, None, AS_OF, model="bg-nbd")
+    labels = (inputs.x > 0).astype(np.int64)  # one-time buyers, repeat buyers
+    intervals = segment_intervals(result, inputs, labels, 2)
+    values = result.columns["clv_364d"].to_numpy()
+    for segment, (low, high) in enumerate(intervals):
+        total = values[labels == segment].sum()
+        assert low < total < high
+        # The delta method on ln(total): the total is the geometric mean of the bounds.
+        assert np.sqrt(low * high) == pytest.approx(total, rel=1e-9)
+    spread = [np.log(high / low) / (2 * Z) for low, high in intervals]
+    assert all(s > 0 for s in spread)
+
+
+def test_next_order_by_is_the_first_day_with_an_even_chance() -> None:
+    inputs = simulate(400, 5)
+    fit = orders.fit("bg-nbd", inputs.x, inputs.t_x, inputs.T)
+    rows = distinct_rows(inputs.x, inputs.t_x, inputs.T)
+    days = next_order_days(fit, rows.x, rows.t_x, rows.T, 90)
+    every_day = np.arange(1, 181)
+    for i in range(len(rows)):
+        chance = 1 - fit.p_no_order(every_day / 7, rows.x[i], rows.t_x[i], rows.T[i])
+        reached = np.flatnonzero(chance >= 0.5)
+        if len(reached) == 0:
+            assert np.isnan(days[i])
+        else:
+            assert days[i] == every_day[reached[0]]
+    assert np.isnan(days).any() and np.isfinite(days).any()
+    fitted = Fitted(fit, fit_gamma_gamma(inputs.x, inputs.m_x), "")
+    columns = customer_values(fitted, inputs, 90, None, AS_OF)
+    dates = columns["next_order_by"]
+    first = np.flatnonzero(np.isfinite(days[rows.inverse]))[0]
+    assert dates[first] == AS_OF + dt.timedelta(days=int(days[rows.inverse][first]))
+    assert dates.isna().sum() == np.isnan(days[rows.inverse]).sum()
