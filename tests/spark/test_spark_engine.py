@@ -39,6 +39,13 @@ def both(request, spark):
     return duck, run, table.reset_index(drop=True)
 
 
+def assert_same_interval(a: list[float] | None, b: list[float] | None) -> None:
+    """Both engines give an interval and it is the same, or neither gives one."""
+    assert (a is None) == (b is None)
+    if a is not None:
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
 def test_every_feature_equals_duckdbs_money_to_the_cent(both):
     duck, run, table = both
     summary, spark_summary = duck.summary["input"], run.summary["input"]
@@ -47,8 +54,10 @@ def test_every_feature_equals_duckdbs_money_to_the_cent(both):
     expected = duck.customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
     assert table.columns.tolist() == expected.columns.tolist()
     assert table["customer_id"].tolist() == expected["customer_id"].tolist()
-    clv = [c for c in expected.columns if c.startswith(("p_alive", "expected_", "clv_"))]
-    for column in expected.columns.drop(["segment_id", "segment_name", *clv]):
+    clv = [
+        c for c in expected.columns if c.startswith(("p_alive", "p_no_order", "expected_", "clv_"))
+    ]
+    for column in expected.columns.drop(["segment_id", "segment_name", "next_order_by", *clv]):
         a, b = expected[column], table[column]
         if pd.api.types.is_float_dtype(a):
             both_known = a.notna() & b.notna()
@@ -60,6 +69,13 @@ def test_every_feature_equals_duckdbs_money_to_the_cent(both):
             assert a.tolist() == b.tolist(), column
     for column in clv:  # scored by Spark's executors with the same functions
         np.testing.assert_allclose(table[column], expected[column], rtol=1e-9, err_msg=column)
+
+    # The next order's date: the same day, or no date, for every customer.
+    def dates(column: pd.Series) -> list:
+        return [None if pd.isna(v) else v for v in column.tolist()]
+
+    assert dates(table["next_order_by"]) == dates(expected["next_order_by"])
+    assert expected["next_order_by"].notna().any()
 
 
 def test_same_segments_and_names(both):
@@ -96,6 +112,10 @@ def test_summary_figures_equal_duckdbs(both):
     if a["clv"]["enabled"]:
         assert b["clv"]["totals"]["clv_total"] == pytest.approx(a["clv"]["totals"]["clv_total"])
         assert b["clv"]["totals"]["likely_lost"] == a["clv"]["totals"]["likely_lost"]
+        assert b["clv"]["model"]["params"] == pytest.approx(a["clv"]["model"]["params"])
+        assert_same_interval(b["clv"]["totals"]["clv_total_interval"],
+                             a["clv"]["totals"]["clv_total_interval"])  # fmt: skip
+        assert b["clv"]["interval"] == a["clv"]["interval"]
     assert b["rules"]["fidelity"] == pytest.approx(a["rules"]["fidelity"], abs=1e-12)
 
 
@@ -142,14 +162,24 @@ def test_sampled_run_chooses_k_on_the_md5_sample_and_measures_everyone(spark):
         assert entry["customers"] == len(inside)
         assert entry["recency_days_mean"] == pytest.approx(inside["recency_days"].mean())
     assert any("seeded sample of 1,000" in w for w in run.summary["warnings"])
-    # Both engines fit the CLV models on that sample and score every customer with them.
+    # Both engines fit the CLV models on every customer, not on the sample (Spark collapses
+    # them with a GROUP BY into the same distinct rows), and score every customer.
     clv = [r.summary["clv"] for r in (run, duck)]
-    assert clv[0]["fitted_on_customers"] == clv[1]["fitted_on_customers"] == 1000
-    for model, names in (("bgnbd", ("r", "alpha", "a", "b")), ("gamma_gamma", ("p", "q", "gamma"))):
-        for name in names:
-            assert clv[0][model][name] == pytest.approx(clv[1][model][name], rel=1e-6), name
+    assert clv[0]["model"]["customers"] == clv[1]["model"]["customers"] == len(table)
+    assert clv[0]["model"]["distinct_rows"] == clv[1]["model"]["distinct_rows"] < len(table)
+    assert clv[0]["model"]["name"] == clv[1]["model"]["name"] == "pareto-nbd"
+    for name, value in clv[1]["model"]["params"].items():
+        assert clv[0]["model"]["params"][name] == pytest.approx(value, rel=1e-9), name
+    for name in ("p", "q", "gamma", "customers"):
+        assert clv[0]["gamma_gamma"][name] == pytest.approx(clv[1]["gamma_gamma"][name], rel=1e-6)
     duck_table = duck.customers.sort_values("customer_id").reset_index(drop=True)
-    np.testing.assert_allclose(table["p_alive"], duck_table["p_alive"], rtol=1e-6)
+    np.testing.assert_allclose(table["p_alive"], duck_table["p_alive"], rtol=1e-9)
+    # The intervals: the same delta method over the same groups of customers.
+    assert_same_interval(clv[0]["totals"]["clv_total_interval"],
+                         clv[1]["totals"]["clv_total_interval"])  # fmt: skip
+    for a, b in zip(run.summary["segments"], duck.summary["segments"], strict=True):
+        assert_same_interval(a["clv_total_interval"], b["clv_total_interval"])
+        assert a["p_no_order_mean"] == pytest.approx(b["p_no_order_mean"], rel=1e-9)
 
 
 def test_spark_table_input_equals_the_file(spark):

@@ -92,8 +92,26 @@ def distinct_rows(
         new[1:] = (sx[1:] != sx[:-1]) | (st[1:] != st[:-1]) | (sT[1:] != sT[:-1])
     starts = np.flatnonzero(new)
     group = np.cumsum(new) - 1
+    # The distinct rows in (x, t_x, T) order, as the Spark engine's ORDER BY gives them: the
+    # fits then sum the same numbers in the same order on both engines (the same bits).
+    ux, ut, uT, uw = sx[starts], st[starts], sT[starts], np.add.reduceat(w[order], starts)
+    ordered = np.lexsort((uT, ut, ux))
+    rank = np.empty(len(ordered), dtype=np.int64)
+    rank[ordered] = np.arange(len(ordered))
     inverse = np.empty(len(x), dtype=np.int64)
-    inverse[order] = group
-    return DistinctRows(
-        sx[starts], st[starts], sT[starts], np.add.reduceat(w[order], starts), inverse
-    )
+    inverse[order] = rank[group]
+    return DistinctRows(ux[ordered], ut[ordered], uT[ordered], uw[ordered], inverse)
+
+
+def distinct_values(x: np.ndarray, m_x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the distinct (x, m_x) rows of repeat customers in (x, m_x) order and how many
+    customers each stands for: Gamma-Gamma's inputs, the same on both engines."""
+    repeat = x > 0
+    x, m_x = x[repeat], m_x[repeat]
+    order = np.lexsort((m_x, x))
+    x, m_x = x[order], m_x[order]
+    new = np.ones(len(x), dtype=bool)
+    new[1:] = (x[1:] != x[:-1]) | (m_x[1:] != m_x[:-1])
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.append(starts, len(x))).astype(np.float64)
+    return x[starts], m_x[starts], counts

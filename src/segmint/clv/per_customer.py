@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from segmint.clv._inputs import DistinctRows, distinct_rows
+from segmint.clv._inputs import DistinctRows, distinct_rows, distinct_values
 from segmint.clv.value import clv
 
 if TYPE_CHECKING:  # the models import scipy (0.3 s): loaded when fitted, or by segmint.preload
@@ -307,7 +307,7 @@ def lifetime_value(
 
     rows = distinct_rows(inputs.x, inputs.t_x, inputs.T)
     models = fit_models(
-        model, (rows.x, rows.t_x, rows.T, rows.weight), (inputs.x, inputs.m_x, None)
+        model, (rows.x, rows.t_x, rows.T, rows.weight), distinct_values(inputs.x, inputs.m_x)
     )
     if isinstance(models, str):
         return absent(models)

@@ -33,7 +33,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from segmint.clv._inputs import distinct_rows
+from segmint.clv._inputs import distinct_rows, distinct_values
 from segmint.clv.intervals import orders_gradient, weighted_group_intervals
 from segmint.clv.per_customer import (
     DAYS_PER_WEEK,
@@ -529,8 +529,11 @@ def _fit_everyone(
         f"GROUP BY frequency - 1, {REPEAT_VALUE} ORDER BY 1, 2"
     ).df()
     repeats, repeat_value, count = (value[c].to_numpy(dtype=np.float64) for c in value.columns)
+    # m_x as ModelInputs.of computes it; rows that divide to the same m_x merge, as on DuckDB.
+    once = distinct_values(np.repeat(repeats, count.astype(np.int64)),
+                           np.repeat(repeat_value / repeats, count.astype(np.int64)))  # fmt: skip
     weeks = (x, t_x / DAYS_PER_WEEK, T / DAYS_PER_WEEK, n)
-    return fit_models(config.clv_model, weeks, (repeats, repeat_value / repeats, count))
+    return fit_models(config.clv_model, weeks, once)
 
 
 def _scored(
