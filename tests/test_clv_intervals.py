@@ -146,3 +146,36 @@ def test_next_order_by_is_the_first_day_with_an_even_chance() -> None:
     first = np.flatnonzero(np.isfinite(days[rows.inverse]))[0]
     assert dates[first] == AS_OF + dt.timedelta(days=int(days[rows.inverse][first]))
     assert dates.isna().sum() == np.isnan(days[rows.inverse]).sum()
+
+
+def _strict_json(value: object) -> str:
+    import json
+
+    return json.dumps(value, allow_nan=False)
+
+
+@pytest.mark.parametrize("model", ["auto", "pareto-nbd", "mbg-nbd", "bg-nbd"])
+def test_identical_customers_give_finite_figures_or_a_reason(model: str) -> None:
+    # 40 customers with the same history cannot show how customers differ: the fit has no
+    # interior maximum, which is said, and nothing in the summary is NaN.
+    inputs = ModelInputs(np.full(40, 2.0), np.full(40, 5.0), np.full(40, 10.0), np.full(40, 30.0))
+    result = lifetime_value(inputs, 365, None, AS_OF, model=model)
+    _strict_json(result.summary)
+    if result.summary["enabled"]:
+        assert result.summary["model"]["converged"] is False
+        assert result.summary["totals"]["clv_total_interval"] is None
+        assert "no interval" in result.summary["interval"]["reason"]
+        assert np.isfinite(result.columns.drop(columns="next_order_by").to_numpy(float)).all()
+    else:
+        assert result.summary["reason"]
+
+
+def test_one_customer_and_one_time_buyers_only_give_a_reason() -> None:
+    one = ModelInputs(np.array([3.0]), np.array([4.0]), np.array([9.0]), np.array([25.0]))
+    result = lifetime_value(one, 365, None, AS_OF)
+    _strict_json(result.summary)
+    assert result.summary["enabled"] is False and "cannot be fitted" in result.summary["reason"]
+    once = ModelInputs(np.zeros(30), np.zeros(30), np.arange(1.0, 31.0), np.full(30, np.nan))
+    result = lifetime_value(once, 365, None, AS_OF)
+    assert result.summary["enabled"] is False
+    assert "repeat purchase" in result.summary["reason"]

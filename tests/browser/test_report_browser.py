@@ -239,11 +239,21 @@ def test_validation_report_opens_offline_and_draws_its_chart(open_report, tmp_pa
     report = open_report(out / "validation.html")
     assert report.page_errors == [] and report.console == [] and report.blocked == []
     charts = charts_json(report.page)
-    assert list(charts) == ["holdout-by-repeat-orders"]
+    assert list(charts) == ["tracking-cumulative-orders", "holdout-by-repeat-orders"]
     lines = charts["holdout-by-repeat-orders"]["data"]
     saved = json.loads((out / "validation.json").read_text(encoding="utf-8"))
     actual = [g["actual_mean"] for g in saved["by_repeat_orders"]]
     assert [round(y, 6) for y in lines[0]["y"]] == [round(y, 6) for y in actual]
+    # The tracking chart draws the actual cumulative repeat orders and one line per model.
+    tracking = charts["tracking-cumulative-orders"]["data"]
+    assert [round(y, 6) for y in tracking[0]["y"]] == [
+        round(y, 6) for y in saved["tracking"]["actual"]
+    ]
+    for model in ("pareto-nbd", "mbg-nbd", "bg-nbd"):
+        assert any(
+            [round(y, 6) for y in line["y"]] == [round(y, 6) for y in saved["tracking"][model]]
+            for line in tracking
+        ), model
     footer = report.page.inner_text("footer")
     assert "validation.json and validation.csv" in footer
 

@@ -169,3 +169,16 @@ def test_columns_endpoint_shows_the_detection(client: TestClient, demo_run: dict
     assert found["roles"]["customer_id"] == "CustomerID"
     assert len(found["preview"]) == 10
     assert json.dumps(found)  # plain JSON
+
+
+def test_form_fields_choose_the_clv_order_model() -> None:
+    # The web form and the API take --clv-model's choices, checked as the CLI checks them.
+    from segmint.errors import UsageError
+    from segmint.settings import Settings
+    from segmint.web.forms import settings_from_fields
+
+    fields = {"clv_model": ["mbg-nbd"], "clv": ["on"]}
+    assert Settings.create(**settings_from_fields(fields)).clv_model == "mbg-nbd"
+    assert Settings.create(**settings_from_fields({})).clv_model == "auto"
+    with pytest.raises(UsageError, match="--clv-model 'gamma': choose one of auto, pareto-nbd"):
+        Settings.create(**settings_from_fields({"clv_model": ["gamma"]}))

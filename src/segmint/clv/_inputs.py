@@ -65,42 +65,42 @@ class DistinctRows:
 def distinct_rows(
     x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray | None = None
 ) -> DistinctRows:
-    """Return the distinct (x, t_x, T) rows of customers and the summed weight of each.
+    """Return the distinct (x, t_x, T) rows of customers in (x, t_x, T) order, the summed
+    weight of each, and each customer's row.
 
-    Rows are grouped by sorting one 64-bit hash of the three values (a third of the cost of
-    sorting on three keys); should two different rows ever share a hash, the exact three-key
-    sort is used instead. t_x of one-time buyers is kept as given (0 in a run).
+    The order is the Spark engine's ORDER BY, so the fits sum the same numbers in the same
+    order on both engines (the same bits). In a run times are whole days / 7: the three
+    values then pack exactly into one integer, whose sort is the lexicographic one (0.3 s
+    for 3M customers, where sorting three float keys took 3 s).
     """
     x, t_x, T = customers(x, t_x, T)
     w = weights_of(weights, x.shape)
-    if len(x) == 0:
-        empty = np.zeros(0)
-        return DistinctRows(empty, empty, empty, empty, np.zeros(0, dtype=np.int64))
-    # + 0.0 turns −0.0 into 0.0, so that equal numbers have equal bits.
-    bits = [np.ascontiguousarray(v + 0.0).view(np.uint64) for v in (x, t_x, T)]
-    key = bits[0] * np.uint64(0x9E3779B97F4A7C15)
-    key ^= bits[1] * np.uint64(0xC2B2AE3D27D4EB4F)
-    key ^= bits[2] * np.uint64(0x165667B19E3779F9)
-    order = np.argsort(key, kind="stable")
+    key = _day_key(x, t_x, T)
+    order = np.lexsort((T, t_x, x)) if key is None else np.argsort(key, kind="stable")
     sx, st, sT = x[order], t_x[order], T[order]
     new = np.ones(len(x), dtype=bool)
-    new[1:] = key[order][1:] != key[order][:-1]
-    same = (sx[1:] == sx[:-1]) & (st[1:] == st[:-1]) & (sT[1:] == sT[:-1])
-    if np.any(~new[1:] & ~same):  # a hash collision: group on the three values exactly
-        order = np.lexsort((T, t_x, x))
-        sx, st, sT = x[order], t_x[order], T[order]
+    if key is None:
         new[1:] = (sx[1:] != sx[:-1]) | (st[1:] != st[:-1]) | (sT[1:] != sT[:-1])
+    else:
+        sorted_key = key[order]
+        new[1:] = sorted_key[1:] != sorted_key[:-1]
     starts = np.flatnonzero(new)
-    group = np.cumsum(new) - 1
-    # The distinct rows in (x, t_x, T) order, as the Spark engine's ORDER BY gives them: the
-    # fits then sum the same numbers in the same order on both engines (the same bits).
-    ux, ut, uT, uw = sx[starts], st[starts], sT[starts], np.add.reduceat(w[order], starts)
-    ordered = np.lexsort((uT, ut, ux))
-    rank = np.empty(len(ordered), dtype=np.int64)
-    rank[ordered] = np.arange(len(ordered))
     inverse = np.empty(len(x), dtype=np.int64)
-    inverse[order] = rank[group]
-    return DistinctRows(ux[ordered], ut[ordered], uT[ordered], uw[ordered], inverse)
+    inverse[order] = np.cumsum(new) - 1
+    weight = np.add.reduceat(w[order], starts) if len(x) else np.zeros(0)
+    return DistinctRows(sx[starts], st[starts], sT[starts], weight, inverse)
+
+
+def _day_key(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray | None:
+    """Return one int64 per customer ordered as (x, t_x, T), when t_x and T are whole days / 7
+    (as a run computes them) and small enough; None otherwise."""
+    if len(x) == 0 or T.max() > 1e6 or x.max() > 1e6:
+        return None
+    t_days, T_days = np.rint(t_x * 7.0), np.rint(T * 7.0)
+    if not (np.array_equal(t_days / 7.0, t_x) and np.array_equal(T_days / 7.0, T)):
+        return None
+    span = int(T_days.max()) + 1
+    return (x.astype(np.int64) * span + t_days.astype(np.int64)) * span + T_days.astype(np.int64)
 
 
 def distinct_values(x: np.ndarray, m_x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

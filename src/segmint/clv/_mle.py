@@ -25,6 +25,12 @@ _OPTIONS = {"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9}
 # to rounding: at a gradient this small (per customer, in ln θ) that is the maximum.
 _FLAT_GRADIENT = 1e-6
 
+# A parameter whose ln has a standard error above this is not determined by the data at all
+# (a ridge towards a limit that L-BFGS-B stopped on): no interior maximum. Real logs give
+# below 10 (the weakest seen: 8.1, Pareto/NBD's beta on a 13-week calibration); 40 identical
+# customers give 594 and 4.7e6.
+_UNDETERMINED_SD = 20.0
+
 # Step in ln(θ) of the central differences of the gradient that give the observed information.
 _HESSIAN_STEP = 1e-4
 
@@ -50,9 +56,10 @@ def log_covariance(
     """Return the covariance of ln(params): the inverse of the observed information.
 
     The information is the Hessian of the total negative log-likelihood in ln(θ), from
-    central differences of the analytic gradient. None when it is not finite or not
-    positive definite: then the point is no interior maximum (the likelihood is flat or
-    still rising along some direction, as when parameters run off towards a limit).
+    central differences of the analytic gradient. None when it is not finite, not positive
+    definite, or leaves a parameter undetermined (_UNDETERMINED_SD): then the point is no
+    interior maximum (the likelihood is flat or still rising along some direction, as when
+    parameters run off towards a limit).
     """
     n = len(log_params)
     hessian = np.empty((n, n))
@@ -70,10 +77,33 @@ def log_covariance(
     except np.linalg.LinAlgError:
         return None
     covariance = np.linalg.inv(information)
-    return covariance if np.all(np.isfinite(covariance)) else None
+    if not np.all(np.isfinite(covariance)):
+        return None
+    if np.any(np.sqrt(np.maximum(np.diag(covariance), 0.0)) > _UNDETERMINED_SD):
+        return None
+    return covariance
 
 
-def maximize(objective: Objective, start: np.ndarray, total_weight: float) -> MaximumLikelihood:
+# Above this many rows a fit starts from the maximum of an evenly spaced subset of them: the
+# full maximisation then needs a handful of evaluations instead of dozens (at 730,000
+# distinct rows each costs 0.05-0.3 s). The result is the maximum over every row all the same.
+WARM_START_ROWS = 50_000
+
+
+def warm_start(
+    make_objective: Callable[[np.ndarray], Objective], rows: int, start: np.ndarray
+) -> np.ndarray:
+    """Return a starting point for a fit over `rows` rows: `start`, or for many rows the
+    maximum over every k-th row (`make_objective(positions)` builds its objective)."""
+    if rows <= WARM_START_ROWS:
+        return start
+    positions = np.arange(0, rows, -(-rows // WARM_START_ROWS))
+    return maximize(make_objective(positions), start, 1.0, covariance=False).params
+
+
+def maximize(
+    objective: Objective, start: np.ndarray, total_weight: float, covariance: bool = True
+) -> MaximumLikelihood:
     """Return the maximum of a log-likelihood given as a mean negative one over ln(params).
 
     `objective(log_params)` returns the mean negative log-likelihood and its gradient with
@@ -90,11 +120,16 @@ def maximize(objective: Objective, start: np.ndarray, total_weight: float) -> Ma
     )
     edge = (result.x < LOG_LOWER + EDGE) | (result.x > LOG_UPPER - EDGE)
     ended = bool(result.success) or float(np.max(np.abs(result.jac))) < _FLAT_GRADIENT
-    covariance = None if edge.any() else log_covariance(objective, result.x, total_weight)
+    covariance_wanted = covariance
+    covariance = (
+        None
+        if edge.any() or not covariance_wanted
+        else log_covariance(objective, result.x, total_weight)
+    )
     return MaximumLikelihood(
         params=np.exp(result.x),
         log_likelihood=float(-result.fun * total_weight),
-        converged=ended and covariance is not None,
+        converged=ended and not edge.any() and (covariance is not None or not covariance_wanted),
         iterations=int(result.nit),
         at_edge=tuple(int(i) for i in np.flatnonzero(edge)),
         log_covariance=covariance,

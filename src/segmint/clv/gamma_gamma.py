@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
 from segmint.clv._inputs import weights_of
-from segmint.clv._mle import maximize
+from segmint.clv._mle import maximize, warm_start
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ def fit_gamma_gamma(
     x, m_x, w = x[usable], m_x[usable], np.ascontiguousarray(w[usable], dtype=float)
     start = np.array([1.0, 1.0, float(w @ m_x) / float(w.sum())])
     objective = _NegativeLogLikelihood(x, m_x, w)
+    start = warm_start(lambda at: _NegativeLogLikelihood(x[at], m_x[at], w[at]), len(x), start)
     fit = maximize(objective, start, float(w.sum()))
     p, q, gamma = (float(v) for v in fit.params)
     return GammaGammaParams(

@@ -89,7 +89,12 @@ def expected_orders_new(params: Params, t: ArrayLike) -> np.ndarray:
 
 
 def expected_orders(
-    params: Params, t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+    params: Params,
+    t: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+    alive: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return E[Y(t) | x, t_x, T], the expected purchases in the next t weeks.
 
@@ -113,7 +118,7 @@ def expected_orders(
     if lost.any():  # parameters run to their limits: hyp2f1 overflows; integrate instead
         expected_if_alive = np.array(expected_if_alive, dtype=np.float64)
         expected_if_alive[lost] = expected_orders_if_alive(params, t[lost], x[lost], T[lost])
-    return expected_if_alive * p_alive(params, x, t_x, T)
+    return expected_if_alive * (p_alive(params, x, t_x, T) if alive is None else alive)
 
 
 # Gauss-Legendre nodes on (0, 1) for the integral over the dropout probability's quantiles.
@@ -142,7 +147,12 @@ def expected_orders_if_alive(
 
 
 def p_no_order(
-    params: Params, t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+    params: Params,
+    t: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,
+    alive: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return P(no order in the next t weeks | x, t_x, T).
 
@@ -153,7 +163,7 @@ def p_no_order(
     x, t_x, T = _customers(x, t_x, T)
     t = np.broadcast_to(_horizon(t), x.shape)
     r, alpha = params[0], params[1]
-    alive = p_alive(params, x, t_x, T)
+    alive = p_alive(params, x, t_x, T) if alive is None else alive
     silent_if_alive = np.exp(-(r + x) * np.log1p(t / (alpha + T)))
     return 1.0 - alive * (1.0 - silent_if_alive)
 

@@ -8,8 +8,12 @@ weeks, parameters a sequence of floats in the order of the module's PARAMS:
     objective(x, t_x, T, weights)           f(ln params) → (weighted mean −LL, its gradient)
     start(x, t_x, T, weights)               starting parameters for the fit
     p_alive(params, x, t_x, T)              P(alive at T | x, t_x, T)
-    expected_orders(params, t, x, t_x, T)   E[orders in (T, T + t] | x, t_x, T]
-    p_no_order(params, t, x, t_x, T)        P(no order in (T, T + t] | x, t_x, T)
+    expected_orders(params, t, x, t_x, T, alive=None)
+                                            E[orders in (T, T + t] | x, t_x, T]
+    p_no_order(params, t, x, t_x, T, alive=None)
+                                            P(no order in (T, T + t] | x, t_x, T)
+                                            (alive: P(alive) of the same customers, when
+                                            already computed: it is the costly part)
     expected_orders_new(params, t)          E[repeat orders in (0, t]] of a customer first
                                             buying at 0
 
@@ -26,8 +30,8 @@ from types import ModuleType
 import numpy as np
 from numpy.typing import ArrayLike
 
-from segmint.clv._inputs import distinct_rows
-from segmint.clv._mle import maximize
+from segmint.clv._inputs import DistinctRows, distinct_rows
+from segmint.clv._mle import Objective, maximize, warm_start
 
 # Name on the command line → module of segmint.clv.
 MODULES = {"pareto-nbd": "paretonbd", "mbg-nbd": "mbgnbd", "bg-nbd": "bgnbd"}
@@ -77,12 +81,24 @@ class OrderFit:
         return self.module.p_alive(self.params, x, t_x, T)
 
     def expected_orders(
-        self, t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+        self,
+        t: ArrayLike,
+        x: ArrayLike,
+        t_x: ArrayLike,
+        T: ArrayLike,
+        alive: np.ndarray | None = None,
     ) -> np.ndarray:
-        return self.module.expected_orders(self.params, t, x, t_x, T)
+        return self.module.expected_orders(self.params, t, x, t_x, T, alive)
 
-    def p_no_order(self, t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:
-        return self.module.p_no_order(self.params, t, x, t_x, T)
+    def p_no_order(
+        self,
+        t: ArrayLike,
+        x: ArrayLike,
+        t_x: ArrayLike,
+        T: ArrayLike,
+        alive: np.ndarray | None = None,
+    ) -> np.ndarray:
+        return self.module.p_no_order(self.params, t, x, t_x, T, alive)
 
     def expected_orders_new(self, t: ArrayLike) -> np.ndarray:
         return self.module.expected_orders_new(self.params, t)
@@ -101,16 +117,26 @@ def fit(
     are merged first, which is exact. Raises ValueError on invalid input and when no
     customer has a repeat purchase: nothing can then be learnt about buying again.
     """
-    module = model(name)
     rows = distinct_rows(np.asarray(x, float), np.asarray(t_x, float), np.asarray(T, float),
                          weights)  # fmt: skip
+    return fit_rows(name, rows)
+
+
+def fit_rows(name: str, rows: DistinctRows) -> OrderFit:
+    """Return the maximum-likelihood fit of an order model to weighted distinct rows."""
+    module = model(name)
     if not np.any((rows.x > 0) & (rows.weight > 0)):
         raise ValueError(f"{name} needs at least one customer with a repeat purchase (x > 0)")
     keep = rows.weight > 0
     x_, t_x_, T_, w = rows.x[keep], rows.t_x[keep], rows.T[keep], rows.weight[keep]
     total = float(w.sum())
     objective = module.objective(x_, t_x_, T_, w)
-    result = maximize(objective, module.start(x_, t_x_, T_, w), total)
+
+    def subset(at: np.ndarray) -> Objective:
+        return module.objective(x_[at], t_x_[at], T_[at], w[at])
+
+    start = warm_start(subset, len(x_), module.start(x_, t_x_, T_, w))
+    result = maximize(objective, start, total)
     return OrderFit(
         name=name,
         param_names=tuple(module.PARAMS),

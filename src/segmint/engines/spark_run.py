@@ -532,7 +532,7 @@ def _fit_everyone(
     # m_x as ModelInputs.of computes it; rows that divide to the same m_x merge, as on DuckDB.
     once = distinct_values(np.repeat(repeats, count.astype(np.int64)),
                            np.repeat(repeat_value / repeats, count.astype(np.int64)))  # fmt: skip
-    weeks = (x, t_x / DAYS_PER_WEEK, T / DAYS_PER_WEEK, n)
+    weeks = distinct_rows(x, t_x / DAYS_PER_WEEK, T / DAYS_PER_WEEK, n)
     return fit_models(config.clv_model, weeks, once)
 
 
@@ -577,7 +577,7 @@ def _intervals(
     horizon_weeks = horizon / DAYS_PER_WEEK
     rows = distinct_rows(x, weeks, T)
     orders = models.orders.expected_orders(horizon_weeks, rows.x, rows.t_x, rows.T)
-    gradient = orders_gradient(models.orders, rows, horizon_weeks)
+    gradient = orders_gradient(models.orders, rows, horizon_weeks, orders)
     labels = segment.astype(np.int64)
     args = (models, horizon_weeks, rate, orders[rows.inverse],
             None if gradient is None else gradient[rows.inverse], x, count.astype(float),

@@ -7,6 +7,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from segmint.errors import SegmintError
 from segmint.runs import error_line
+from segmint.settings import CLV_MODELS
 from segmint.web import service
 from segmint.web.app import REPORT_CSP
 from segmint.web.forms import RUN_FIELDS
@@ -46,6 +47,7 @@ _UPLOAD_SCHEMA = {
         "k_max": {"type": "integer", "default": 10},
         "seed": {"type": "integer", "default": 0},
         "clv": {"type": "string", "enum": ["auto", "on", "off"], "default": "auto"},
+        "clv_model": {"type": "string", "enum": list(CLV_MODELS), "default": "auto"},
         "select": {"type": "string"},
         "as_of": {"type": "string", "format": "date"},
         "date_format": {"type": "string"},

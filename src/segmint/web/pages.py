@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from segmint import __version__
 from segmint.errors import SegmintError
 from segmint.runs import error_line
-from segmint.settings import FEATURE_SETS, ROLES
+from segmint.settings import CLV_MODELS, FEATURE_SETS, ROLES
 from segmint.templating import environment
 from segmint.web import service
 from segmint.web.app import (
@@ -155,6 +155,7 @@ async def _mapping(
         role_labels=ROLE_LABELS,
         required=REQUIRED,
         feature_sets=FEATURE_SETS,
+        clv_models=CLV_MODELS,
         error=error,
     )
 
