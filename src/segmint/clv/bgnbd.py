@@ -67,16 +67,23 @@ def expected_orders(
     T: ArrayLike,
     alive: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Return E[Y(t) | x, t_x, T], the expected purchases in the next t weeks (eq. 10).
+    """Return E[Y(t) | x, t_x, T], the expected purchases in the next t weeks (eq. 10)."""
+    x, t_x, T = _customers(x, t_x, T)
+    t, x, t_x, T = np.broadcast_arrays(_horizon(t), x, t_x, T)
+    if_alive = orders_if_alive(params, t, x, T)
+    return if_alive * (p_alive(params, x, t_x, T) if alive is None else alive)
+
+
+def orders_if_alive(params: Params, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Return E[Y(t) | alive at T, x, T]: eq. (10) without its P(alive) factor.
 
     The paper's ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x−1; z) is evaluated through
     Euler's transformation as (1−z)^(a−1) 2F1(a+b−1−r, a−1; a+b+x−1; z), z = t/(alpha+T+t):
     the same number, but a product of two moderate factors where the original multiplies a
     vanishing power by a huge 2F1 for customers with hundreds of purchases. At a = 1 the
     formula is a removable 0/0; a is then moved by 1e-7, far below what the data can tell.
+    MBG/NBD's is this one with b + 1 for b (segmint.clv.mbgnbd).
     """
-    x, t_x, T = _customers(x, t_x, T)
-    t, x, t_x, T = np.broadcast_arrays(_horizon(t), x, t_x, T)
     r, alpha, a, b = params
     a = a if abs(a - 1.0) > 1e-7 else 1.0 + 1e-7
     z = t / (alpha + T + t)
@@ -89,7 +96,7 @@ def expected_orders(
     if lost.any():  # parameters run to their limits: hyp2f1 overflows; integrate instead
         expected_if_alive = np.array(expected_if_alive, dtype=np.float64)
         expected_if_alive[lost] = expected_orders_if_alive(params, t[lost], x[lost], T[lost])
-    return expected_if_alive * (p_alive(params, x, t_x, T) if alive is None else alive)
+    return expected_if_alive
 
 
 # Gauss-Legendre nodes on (0, 1) for the integral over the dropout probability's quantiles.
@@ -127,18 +134,22 @@ def p_no_order(
     T: ArrayLike,
     alive: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Return P(no order in the next t weeks | x, t_x, T).
-
-    A customer drops out only right after a purchase, so one alive at T with rate λ makes no
-    purchase in t with chance e^(−λt); over λ ~ Gamma(r + x, alpha + T) that is
-    ((alpha+T)/(alpha+T+t))^(r+x). A customer who has dropped out makes none.
-    """
+    """Return P(no order in the next t weeks | x, t_x, T): 1 − P(alive) (1 − silent_if_alive)."""
     x, t_x, T = _customers(x, t_x, T)
     t, x, t_x, T = np.broadcast_arrays(_horizon(t), x, t_x, T)
-    r, alpha = params[0], params[1]
     alive = p_alive(params, x, t_x, T) if alive is None else alive
-    silent_if_alive = np.exp(-(r + x) * np.log1p(t / (alpha + T)))
-    return 1.0 - alive * (1.0 - silent_if_alive)
+    return 1.0 - alive * (1.0 - silent_if_alive(params, t, x, T))
+
+
+def silent_if_alive(params: Params, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Return P(no order in the next t weeks | alive at T, x, T) = ((alpha+T)/(alpha+T+t))^(r+x).
+
+    A customer drops out only right after a purchase, so one alive at T with rate λ makes no
+    purchase in t with chance e^(−λt); over λ ~ Gamma(r + x, alpha + T) that is the power.
+    A customer who has dropped out makes none. The same holds for MBG/NBD.
+    """
+    r, alpha = params[0], params[1]
+    return np.exp(-(r + x) * np.log1p(t / (alpha + T)))
 
 
 def p_alive(params: Params, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:

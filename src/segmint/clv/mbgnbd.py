@@ -39,8 +39,9 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import betaincinv, betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln
 
+from segmint.clv import bgnbd
 from segmint.clv._inputs import customers as _customers
 from segmint.clv._inputs import floats as _floats
 from segmint.clv._inputs import horizon as _horizon
@@ -98,52 +99,25 @@ def expected_orders(
 ) -> np.ndarray:
     """Return E[Y(t) | x, t_x, T], the expected purchases in the next t weeks.
 
-    ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x+1; a+b+x; z), z = t/(alpha+T+t), is evaluated
-    through Euler's transformation as (1−z)^(a−1) 2F1(a+b−r, a−1; a+b+x; z): the same number,
-    but a product of two moderate factors where the original multiplies a vanishing power by
-    a huge 2F1 for customers with hundreds of purchases (it is BG/NBD's with b+1 for b). At
-    a = 1 the formula is a removable 0/0; a is then moved by 1e-7, far below what the data can
-    tell.
+    (a+b+x)/(a−1) [1 − ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x+1; a+b+x; t/(alpha+T+t))]
+    times P(alive): given alive at T the dropout probability is Beta(a, b+x+1), BG/NBD's with
+    b + 1 for b, so the factor is segmint.clv.bgnbd.orders_if_alive at (r, alpha, a, b + 1)
+    (with its stable evaluation and its fallback by integration).
     """
     x, t_x, T = _customers(x, t_x, T)
-    t = _horizon(t)
+    t, x, t_x, T = np.broadcast_arrays(_horizon(t), x, t_x, T)
     r, alpha, a, b = params
-    a = a if abs(a - 1.0) > 1e-7 else 1.0 + 1e-7
-    t = np.broadcast_to(t, x.shape)
-    z = t / (alpha + T + t)
-    with np.errstate(invalid="ignore", over="ignore"):
-        survivor = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - r, a - 1.0, a + b + x, z)
-        expected_if_alive = (a + b + x) / (a - 1.0) * (1.0 - survivor)
-    lost = ~np.isfinite(expected_if_alive)
-    if lost.any():  # parameters run to their limits: hyp2f1 overflows; integrate instead
-        expected_if_alive = np.array(expected_if_alive, dtype=np.float64)
-        expected_if_alive[lost] = expected_orders_if_alive(params, t[lost], x[lost], T[lost])
-    return expected_if_alive * (p_alive(params, x, t_x, T) if alive is None else alive)
-
-
-# Gauss-Legendre nodes on (0, 1) for the integral over the dropout probability's quantiles.
-_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(64)
-_NODES, _WEIGHTS = (_NODES + 1.0) / 2.0, _WEIGHTS / 2.0
+    if_alive = bgnbd.orders_if_alive((r, alpha, a, b + 1.0), t, x, T)
+    return if_alive * (p_alive(params, x, t_x, T) if alive is None else alive)
 
 
 def expected_orders_if_alive(
     params: Params, t: np.ndarray, x: np.ndarray, T: np.ndarray
 ) -> np.ndarray:
-    """Return E[Y(t) | alive, x, T] by integrating over the dropout probability p.
-
-    Given the data and alive, λ ~ Gamma(r + x, alpha + T) and p ~ Beta(a, b + x + 1) are
-    independent, and a customer with (λ, p) buys (1 − e^(−λ p t)) / p times in t on
-    average; over λ that is g(p) = (1 − ((alpha+T)/(alpha+T+p t))^(r+x)) / p. The mean of
-    g over p is a 64-point Gauss-Legendre sum over p's quantiles (betaincinv), which stays
-    finite where the closed form's hyp2f1 overflows (a, b or r, alpha very large).
-    """
+    """Return E[Y(t) | alive, x, T] by integrating over the dropout probability p ~
+    Beta(a, b + x + 1) (segmint.clv.bgnbd.expected_orders_if_alive at b + 1)."""
     r, alpha, a, b = params
-    total = np.zeros(len(x))
-    for node, weight in zip(_NODES, _WEIGHTS, strict=True):
-        p = betaincinv(a, b + x + 1.0, node)
-        rate = np.log1p(p * t / (alpha + T))
-        total += weight * -np.expm1(-(r + x) * rate) / p
-    return total
+    return bgnbd.expected_orders_if_alive((r, alpha, a, b + 1.0), t, x, T)
 
 
 def p_no_order(
@@ -156,16 +130,14 @@ def p_no_order(
 ) -> np.ndarray:
     """Return P(no order in the next t weeks | x, t_x, T).
 
-    A customer drops out only right after a purchase, so one alive at T with rate λ makes no
-    purchase in t with chance e^(−λt); over λ ~ Gamma(r + x, alpha + T) that is
-    ((alpha+T)/(alpha+T+t))^(r+x). A customer who has dropped out makes none.
+    A customer drops out only right after a purchase, so given alive it is BG/NBD's
+    ((alpha+T)/(alpha+T+t))^(r+x) (segmint.clv.bgnbd.silent_if_alive); one who has dropped
+    out makes none.
     """
     x, t_x, T = _customers(x, t_x, T)
-    t = np.broadcast_to(_horizon(t), x.shape)
-    r, alpha = params[0], params[1]
+    t, x, t_x, T = np.broadcast_arrays(_horizon(t), x, t_x, T)
     alive = p_alive(params, x, t_x, T) if alive is None else alive
-    silent_if_alive = np.exp(-(r + x) * np.log1p(t / (alpha + T)))
-    return 1.0 - alive * (1.0 - silent_if_alive)
+    return 1.0 - alive * (1.0 - bgnbd.silent_if_alive(params, t, x, T))
 
 
 def p_alive(params: Params, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:
