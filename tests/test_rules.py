@@ -193,3 +193,21 @@ def test_a_name_with_a_quote_reads_the_same_in_duckdb_and_spark():
     with duckdb.connect() as con:
         con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('a', 5)) v(customer_id, frequency)")
         assert con.execute(spark_reading(doubled, "t")).fetchall() != [("a", "Can't")]
+
+
+def test_audiences_carry_the_churn_risk_clv_and_next_order_date(run_dir):
+    # With CLV on, each audience row adds the customer's marketing figures after the
+    # contacts, the same values as segments.parquet.
+    table = pd.read_parquet(run_dir / "segments.parquet").set_index("customer_id")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["clv"]["enabled"]
+    names = [s["name"] for s in sorted(summary["segments"], key=lambda s: s["id"])]
+    columns = ["p_alive", "p_no_order_365d", "expected_orders_365d", "clv_365d", "next_order_by"]
+    for file_name in audience_files(names):
+        audience = pd.read_csv(run_dir / "audiences" / file_name, dtype={"customer_id": str})
+        assert list(audience.columns) == ["customer_id", *columns]
+        expected = table.loc[audience["customer_id"]]
+        for column in columns[:-1]:
+            np.testing.assert_allclose(audience[column], expected[column], rtol=1e-12)
+        dates = [None if pd.isna(d) else str(d) for d in expected["next_order_by"]]
+        assert [None if pd.isna(d) else d for d in audience["next_order_by"]] == dates

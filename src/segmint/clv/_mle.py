@@ -56,19 +56,20 @@ def log_covariance(
     """Return the covariance of ln(params): the inverse of the observed information.
 
     The information is the Hessian of the total negative log-likelihood in ln(θ), from
-    central differences of the analytic gradient. None when it is not finite, not positive
+    forward differences of the analytic gradient (one evaluation per parameter, plus one at
+    the maximum: at a million rows each costs 0.1-0.3 s; the error, of the order of the
+    step, is far below the spread the covariance measures). None when it is not finite, not positive
     definite, or leaves a parameter undetermined (_UNDETERMINED_SD): then the point is no
     interior maximum (the likelihood is flat or still rising along some direction, as when
     parameters run off towards a limit).
     """
     n = len(log_params)
+    at_maximum = objective(log_params)[1]
     hessian = np.empty((n, n))
     for i in range(n):
         step = np.zeros(n)
         step[i] = _HESSIAN_STEP
-        hessian[i] = (objective(log_params + step)[1] - objective(log_params - step)[1]) / (
-            2 * _HESSIAN_STEP
-        )
+        hessian[i] = (objective(log_params + step)[1] - at_maximum) / _HESSIAN_STEP
     information = (hessian + hessian.T) / 2 * total_weight
     if not np.all(np.isfinite(information)):
         return None

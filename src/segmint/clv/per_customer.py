@@ -67,6 +67,16 @@ def column_names(horizon_days: int) -> dict[str, str]:
     }
 
 
+def audience_columns(clv_summary: dict) -> list[str]:
+    """Return the CLV columns an audience file carries after the contacts (docs/clv.md):
+    none without CLV."""
+    if not clv_summary.get("enabled"):
+        return []
+    names = column_names(clv_summary["horizon_days"])
+    roles = ("p_alive", "p_no_order", "expected_orders", "clv", "next_order_by")
+    return [names[role] for role in roles]
+
+
 @dataclass(frozen=True)
 class ModelInputs:
     """Each customer's x, t_x and T (weeks), and m_x where x > 0 (NaN elsewhere)."""
@@ -206,19 +216,28 @@ def next_order_days(
     T: np.ndarray,
     horizon_days: int,
     alive: np.ndarray | None = None,
+    silent_by_horizon: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return the whole days after as_of by which the chance of another order reaches 50%.
 
     NaN where it stays below 50% within twice the horizon. The chance grows with time, so
-    the first such day is found by bisection over whole days (about 10 evaluations).
-    `alive`: the customers' P(alive), when already computed.
+    the first such day is found by bisection over whole days (about 10 evaluations), in the
+    first horizon or the second as the chance at the horizon says. `alive` and
+    `silent_by_horizon` (P(alive), P(no order within the horizon)): when already computed.
     """
     alive = fit.p_alive(x, t_x, T) if alive is None else alive
+    if silent_by_horizon is None:
+        silent_by_horizon = fit.p_no_order(horizon_days / DAYS_PER_WEEK, x, t_x, T, alive)
+    by_horizon = 1.0 - silent_by_horizon >= NEXT_ORDER_CHANCE
     limit = 2 * horizon_days
-    chance_by_limit = 1.0 - fit.p_no_order(limit / DAYS_PER_WEEK, x, t_x, T, alive)
-    reached = chance_by_limit >= NEXT_ORDER_CHANCE
-    low = np.zeros(len(x), dtype=np.int64)  # the chance at `low` is below 50%
-    high = np.full(len(x), limit, dtype=np.int64)  # … and at `high` it is not
+    reached = by_horizon.copy()
+    later = np.flatnonzero(~by_horizon)
+    if len(later):
+        silent = fit.p_no_order(limit / DAYS_PER_WEEK, x[later], t_x[later], T[later], alive[later])
+        reached[later] = 1.0 - silent >= NEXT_ORDER_CHANCE
+    # The chance at `low` is below 50%, and at `high` it is not.
+    low = np.where(by_horizon, 0, horizon_days).astype(np.int64)
+    high = np.where(by_horizon, horizon_days, limit).astype(np.int64)
     open_ = reached & (high - low > 1)
     while open_.any():
         rows = np.flatnonzero(open_)
@@ -275,7 +294,7 @@ def _customer_columns(
     alive = fit.p_alive(*history)
     orders = fit.expected_orders(horizon_weeks, *history, alive)
     silent = fit.p_no_order(horizon_weeks, *history, alive)
-    days = next_order_days(fit, *history, horizon_days, alive)
+    days = next_order_days(fit, *history, horizon_days, alive, silent)
     value = expected_values(models.value, inputs.x, inputs.repeat_spend)
     per_customer = orders[rows.inverse]
     names = column_names(horizon_days)

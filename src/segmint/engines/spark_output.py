@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from segmint.clv.per_customer import audience_columns
 from segmint.engines.spark import text_frame
 from segmint.io.outputs import FORMULA_START, TEXT_COLUMNS, write_json, write_staged
 from segmint.rules.export import audience_files, sql_expression
@@ -31,11 +32,15 @@ def write_spark_outputs(result: SparkSegmentation, out_dir: Path) -> Path:
         write_json(result.rules.as_json(), staging / "rules.json")
         (staging / "rules.sql").write_text(sql_expression(result.rules), encoding="utf-8")
         (staging / "audiences").mkdir()
-        audience = customers.select("customer_id", "segment_id")
+        marketing = audience_columns(result.summary.get("clv") or {})
+        audience = customers.select("customer_id", "segment_id", *marketing)
         contacts = result.contacts
         if contacts is not None and len(contacts.columns) > 1:  # as write_audiences joins them
             table = text_frame(customers.sparkSession, contacts)
-            audience = audience.join(table, "customer_id", "left")
+            joined = audience.join(table, "customer_id", "left")
+            contact_columns = [f"`{c}`" for c in contacts.columns if c != "customer_id"]
+            # the contacts before the CLV columns, as write_audiences orders them
+            audience = joined.select("customer_id", "segment_id", *contact_columns, *marketing)
         for segment, file_name in enumerate(audience_files(result.rules.names)):
             inside = audience.filter(audience.segment_id == segment).drop("segment_id")
             _csv(_spreadsheet_safe(inside), staging / "audiences" / file_name)

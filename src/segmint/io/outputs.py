@@ -82,9 +82,11 @@ def write_rules(folder: Path, result: SegmentationResult) -> None:
 
 def write_audiences_of(folder: Path, result: SegmentationResult) -> None:
     """Write audiences/<segment>.csv (CONTRACT §9)."""
+    from segmint.clv.per_customer import audience_columns
     from segmint.rules.export import write_audiences
 
-    write_audiences(folder, result.customers, result.rules.names, result.contacts)
+    marketing = audience_columns(result.summary.get("clv") or {})
+    write_audiences(folder, result.customers, result.rules.names, result.contacts, marketing)
 
 
 def write_staged(out_dir: Path, fill: Callable[[Path], None]) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -148,9 +149,14 @@ def contact_columns(attributes: pd.DataFrame) -> list[str]:
 
 
 def write_audiences(
-    folder: Path, customers: pd.DataFrame, names: list[str], contacts: pd.DataFrame | None
+    folder: Path,
+    customers: pd.DataFrame,
+    names: list[str],
+    contacts: pd.DataFrame | None,
+    marketing: Sequence[str] = (),
 ) -> None:
-    """Write audiences/<segment>.csv: each segment's customer ids (and contact columns).
+    """Write audiences/<segment>.csv: each segment's customer ids, contact columns, then the
+    `marketing` columns of the per-customer table (the churn risk, CLV and next order date).
 
     Written by DuckDB (quoting only where needed, as pandas would; 0.9 s → 0.2 s for
     600,000 customers), in the per-customer table's order.
@@ -165,6 +171,8 @@ def write_audiences(
     table = customers[["customer_id", "segment_id"]]
     if contacts is not None and len(contacts.columns) > 1:
         table = table.merge(contacts, on="customer_id", how="left")
+    for column in marketing:
+        table[column] = customers[column].to_numpy()
     with copying(pa.Table.from_pandas(table, preserve_index=False), "audience") as con:
         for segment, file_name in enumerate(audience_files(names)):
             con.execute(
