@@ -76,19 +76,36 @@ def distinct_rows(
     x, t_x, T = customers(x, t_x, T)
     w = weights_of(weights, x.shape)
     key = _day_key(x, t_x, T)
-    order = np.lexsort((T, t_x, x)) if key is None else np.argsort(key, kind="stable")
+    if key is not None:
+        return _rows_of_keys(x, t_x, T, w, key)
+    order = np.lexsort((T, t_x, x))
     sx, st, sT = x[order], t_x[order], T[order]
     new = np.ones(len(x), dtype=bool)
-    if key is None:
-        new[1:] = (sx[1:] != sx[:-1]) | (st[1:] != st[:-1]) | (sT[1:] != sT[:-1])
-    else:
-        sorted_key = key[order]
-        new[1:] = sorted_key[1:] != sorted_key[:-1]
+    new[1:] = (sx[1:] != sx[:-1]) | (st[1:] != st[:-1]) | (sT[1:] != sT[:-1])
     starts = np.flatnonzero(new)
     inverse = np.empty(len(x), dtype=np.int64)
     inverse[order] = np.cumsum(new) - 1
     weight = np.add.reduceat(w[order], starts) if len(x) else np.zeros(0)
     return DistinctRows(sx[starts], st[starts], sT[starts], weight, inverse)
+
+
+def _rows_of_keys(
+    x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray, key: np.ndarray
+) -> DistinctRows:
+    """Return the distinct rows of customers by their integer keys (ordered as the rows):
+    grouped by a hash table (pandas' factorize), then only the distinct keys sorted."""
+    import pandas as pd
+
+    codes, distinct = pd.factorize(key)
+    first = np.empty(len(distinct), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(key))[::-1]  # each key's first customer
+    order = np.argsort(distinct)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    inverse = rank[codes]
+    weight = np.bincount(inverse, weights=w, minlength=len(order))
+    at = first[order]
+    return DistinctRows(x[at], t_x[at], T[at], weight, inverse)
 
 
 def _day_key(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray | None:

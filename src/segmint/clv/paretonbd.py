@@ -288,7 +288,13 @@ def _distinct(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         bits = np.ascontiguousarray(column + 0.0).view(np.uint64)  # + 0.0: −0.0 becomes 0.0
         key = (key ^ bits) * np.uint64(multiplier)
         key ^= key >> np.uint64(29)
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    # A hash table (pandas' factorize) rather than a sort (np.unique): 0.08 s instead of 0.35 s
+    # for 2.4M keys, and this runs in every call of p_alive, expected_orders and p_no_order.
+    import pandas as pd
+
+    inverse, distinct = pd.factorize(key)
+    first = np.empty(len(distinct), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(key))[::-1]  # each key's first row
     if all(np.array_equal(column[first][inverse], column) for column in columns):
         return first, inverse
     every = np.arange(len(key))
