@@ -179,3 +179,19 @@ def test_one_customer_and_one_time_buyers_only_give_a_reason() -> None:
     result = lifetime_value(once, 365, None, AS_OF)
     assert result.summary["enabled"] is False
     assert "repeat purchase" in result.summary["reason"]
+
+
+def test_auto_says_which_model_it_kept_and_why() -> None:
+    from segmint.clv.per_customer import fit_orders
+
+    # Identical customers: neither Pareto/NBD nor MBG/NBD has an interior maximum.
+    same = distinct_rows(np.full(40, 2.0), np.full(40, 5.0), np.full(40, 10.0))
+    fitted, why = fit_orders("auto", same)
+    assert fitted.name == "pareto-nbd" and not fitted.converged
+    assert "MBG/NBD's has no interior maximum either, so it is kept" in why
+    # Customers drawn from a model: Pareto/NBD converges and is the choice, for the reasons
+    # of docs/clv-evidence.md.
+    inputs = simulate(3000, 2)
+    fitted, why = fit_orders("auto", distinct_rows(inputs.x, inputs.t_x, inputs.T))
+    assert fitted.name == "pareto-nbd" and fitted.converged
+    assert why.startswith("Pareto/NBD, chosen by --clv-model auto: a customer can stop")

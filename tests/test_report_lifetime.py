@@ -39,3 +39,15 @@ def test_intervals_and_parameters_are_written_for_a_reader() -> None:
     assert parameters_text({"r": 0.5533, "alpha": 10.5777, "s": 0.6062, "beta": 11.6689}) == (
         "r 0.553, α 10.578, s 0.606, β 11.669"
     )
+
+
+def test_a_fit_without_a_maximum_is_not_read_as_behaviour() -> None:
+    # On a log where the order model runs to the edge of its range (the Zeotap sample), a
+    # lapsing segment's high chance says nothing about frequent buyers: the note says so.
+    model = {"title": "Pareto/NBD", "converged": False}
+    (note,) = lapsing_notes([segment("Lost (Higher Spend)", 0.996)], {"p_alive_mean": 0.972}, model)
+    assert "Pareto/NBD fit has no interior maximum" in note
+    assert "judge this segment by its recency" in note and "frequent buyer" not in note
+    converged = {"title": "Pareto/NBD", "converged": True}
+    (note,) = lapsing_notes([segment("Lost", 0.996)], {"p_alive_mean": 0.972}, converged)
+    assert "frequent buyer" in note

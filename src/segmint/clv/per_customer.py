@@ -44,6 +44,10 @@ AUTO_FALLBACK_WHY = (
     "MBG/NBD, chosen by --clv-model auto because the Pareto/NBD fit {problem} while the "
     "MBG/NBD fit converged; like Pareto/NBD it lets one-time buyers stop buying"
 )
+AUTO_KEPT_WHY = (
+    "Pareto/NBD, chosen by --clv-model auto; its fit {problem} on this data and MBG/NBD's has "
+    "no interior maximum either, so it is kept (see the warnings)"
+)
 CHOSEN_WHY = "{title}, chosen with --clv-model {name}"
 
 # When a fit runs off to a limit (every customer buying at the same rate, or stopping with
@@ -189,7 +193,7 @@ def fit_orders(setting: str, rows: DistinctRows) -> tuple[OrderFit, str]:
         return modified, AUTO_FALLBACK_WHY.format(problem=problem)
     if pareto is None:
         raise ValueError(problem)
-    return pareto, AUTO_WHY
+    return pareto, AUTO_KEPT_WHY.format(problem=problem)
 
 
 def fit_models(

@@ -35,7 +35,7 @@ def lifetime_value_section(summary: dict, segments: list[dict]) -> Section:
         ),
         Paragraph(_method(clv, summary["totals"]["customers"])),
     )
-    for text in lapsing_notes(segments, totals):
+    for text in lapsing_notes(segments, totals, clv["model"]):
         section.add(Paragraph(text))
     section.add(
         _segment_table(clv, segments),
@@ -78,13 +78,26 @@ def _method(clv: dict, customers: int) -> str:
     )
 
 
-def lapsing_notes(segments: list[dict], totals: dict) -> list[str]:
+def lapsing_notes(segments: list[dict], totals: dict, model: dict | None = None) -> list[str]:
     """Return why each segment named as lapsing shows a higher chance of being active than
-    the customer base (an empty list when none does)."""
+    the customer base (an empty list when none does). `model`: summary.json's clv.model;
+    when its fit has no interior maximum the chances hardly tell customers apart, and the
+    note says that instead."""
     notes = []
     base = totals["p_alive_mean"]
     for s in segments:
         if not is_lapsing(s["name"]) or s["p_alive_mean"] <= base:
+            continue
+        if model is not None and not model["converged"]:
+            notes.append(
+                f"{s['name']}: its mean chance of being active ({fmt.pct(s['p_alive_mean'])}) "
+                f"is above the customer base's ({fmt.pct(base)}), though its customers last "
+                f"ordered {fmt.whole(s['recency_days_mean'])} days ago on average. The "
+                f"{model['title']} fit has no interior maximum on this data (see the "
+                "warnings), so its chances of being active hardly tell customers apart here: "
+                "judge this segment by its recency, and read its churn risk "
+                f"({fmt.pct(s['p_no_order_mean'])}) with care."
+            )
             continue
         notes.append(
             f"{s['name']}: its mean chance of being active ({fmt.pct(s['p_alive_mean'])}) is "
