@@ -195,3 +195,22 @@ def test_auto_says_which_model_it_kept_and_why() -> None:
     fitted, why = fit_orders("auto", distinct_rows(inputs.x, inputs.t_x, inputs.T))
     assert fitted.name == "pareto-nbd" and fitted.converged
     assert why.startswith("Pareto/NBD, chosen by --clv-model auto: a customer can stop")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [(0.55, 10.6, 0.6, 11.7), (0.9, 4.7, 1.15, 24.3), (0.5, 100, 0.5, 1), (0.3, 2, 2, 40),
+     (0.5, 10, 1e8, 1e8)],
+)  # fmt: skip
+def test_prepared_p_alive_equals_the_modules_for_any_parameters(params) -> None:
+    # The intervals evaluate P(alive) of the same rows at several parameter values through
+    # rows prepared once (OrderFit.alive_function); it must be the module's P(alive).
+    from segmint.clv import paretonbd
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 30, 3000).astype(float)
+    T = rng.integers(1, 400, 3000) / 7
+    t_x = np.where(x > 0, np.floor(rng.random(3000) * T * 7) / 7, 0.0)
+    prepared = paretonbd.alive_of_rows(x, t_x, T)
+    np.testing.assert_allclose(prepared(params), paretonbd.p_alive(params, x, t_x, T),
+                               rtol=1e-12, atol=1e-15)  # fmt: skip

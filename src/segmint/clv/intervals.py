@@ -12,6 +12,7 @@ information is smaller and the intervals wider.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,27 +34,34 @@ _STEP = 1e-4  # in ln(params), for the central differences of the expected order
 
 
 def orders_gradient(
-    fit: OrderFit, rows: DistinctRows, horizon_weeks: float, orders: np.ndarray | None = None
+    fit: OrderFit,
+    rows: DistinctRows,
+    horizon_weeks: float,
+    orders: np.ndarray | None = None,
+    alive_at: Callable[[Sequence[float]], np.ndarray] | None = None,
 ) -> np.ndarray | None:
     """Return d E[orders] / d ln(param) per distinct row (rows × params), None without a
     covariance (a fit without an interior maximum).
 
     Forward differences from `orders` (the rows' expected orders at the fit, computed here
     when not given): one evaluation per parameter. Their error, of the order of the step
-    (1e-4 of each parameter), is far below the spread they measure.
+    (1e-4 of each parameter), is far below the spread they measure. `alive_at`: the rows'
+    params → P(alive) (OrderFit.alive_function), when the caller has it.
     """
     if fit.log_covariance is None:
         return None
     history = (rows.x, rows.t_x, rows.T)
     if orders is None:
         orders = fit.expected_orders(horizon_weeks, *history)
+    alive_at = alive_at or fit.alive_function(*history)
     centre = np.log(np.asarray(fit.params))
     columns = []
     for i in range(len(centre)):
         step = np.zeros(len(centre))
         step[i] = _STEP
-        moved = fit.with_params(np.exp(centre + step)).expected_orders(horizon_weeks, *history)
-        columns.append((moved - orders) / _STEP)
+        moved = fit.with_params(np.exp(centre + step))
+        alive = alive_at(moved.params)
+        columns.append((moved.expected_orders(horizon_weeks, *history, alive) - orders) / _STEP)
     return np.stack(columns, axis=1)
 
 

@@ -16,6 +16,8 @@ weeks, parameters a sequence of floats in the order of the module's PARAMS:
                                             already computed: it is the costly part)
     expected_orders_new(params, t)          E[repeat orders in (0, t]] of a customer first
                                             buying at 0
+    alive_of_rows(x, t_x, T)                (optional) params → P(alive) of these customers,
+                                            for many parameter values at less cost
 
 `fit` collapses identical customers into weighted rows (every customer counts, none is
 sampled), maximises the likelihood and keeps the covariance of ln(params) for intervals.
@@ -24,6 +26,7 @@ sampled), maximises the likelihood and keeps the covariance of ln(params) for in
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -102,6 +105,17 @@ class OrderFit:
 
     def expected_orders_new(self, t: ArrayLike) -> np.ndarray:
         return self.module.expected_orders_new(self.params, t)
+
+    def alive_function(
+        self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    ) -> Callable[[Sequence[float]], np.ndarray]:
+        """Return params → P(alive) of these customers: the module's `alive_of_rows` where it
+        has one (customers prepared once for many parameter values), else its p_alive."""
+        prepared = getattr(self.module, "alive_of_rows", None)
+        if prepared is not None:
+            return prepared(x, t_x, T)
+        module = self.module
+        return lambda params: module.p_alive(params, x, t_x, T)
 
 
 def fit(

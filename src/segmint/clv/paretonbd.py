@@ -61,7 +61,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, expit, gammaln
 
 from segmint.clv._inputs import customers as _customers
 from segmint.clv._inputs import floats as _floats
@@ -138,6 +138,18 @@ def p_alive(params: Params, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.nd
     log_b, log_si = _log_branches(params, x, t_x, T)
     with np.errstate(divide="ignore"):
         return np.exp(log_b - np.logaddexp(log_b, log_si))
+
+
+def alive_of_rows(x: ArrayLike, t_x: ArrayLike, T: ArrayLike):
+    """Return params → P(alive) of these customers, their (x, time) pairs grouped once.
+
+    For callers that need P(alive) of the same customers at several parameter values (the
+    intervals' derivatives): each call then costs one evaluation of F per pair, as a step
+    of the fit does, instead of grouping the customers again.
+    """
+    x, t_x, T = _inputs(x, t_x, T)
+    rows = _NegativeLogLikelihood(x, t_x, T, np.ones(len(x)))
+    return rows.p_alive
 
 
 def expected_orders(
@@ -570,6 +582,25 @@ class _NegativeLogLikelihood:
         grad[2] += died / s
         grad[3] -= died / beta
         return -value / self.total, -grad * params / self.total
+
+    def p_alive(self, params: Params) -> np.ndarray:
+        """Return each customer's P(alive at T) = B / (B + (s/beta) Ĩ) at params: k / (share + k)
+        in the terms of `_customers`, from F and B per pair."""
+        r, alpha, s, beta = (float(v) for v in params)
+        q, u = r + self.pair_x, self.pair_u
+        log_f = _log_tail(u, q, s + 1.0, alpha, beta, q + s)[0]
+        log_b = -q * np.log1p(u / alpha) - s * np.log1p(u / beta)
+        f_t_x, b_T = log_f[self.at_t_x], log_b[self.at_T]
+        share = -np.expm1(np.minimum(log_f[self.at_T] - f_t_x, 0.0))
+        direct = np.flatnonzero((share < _DIRECT_SHARE) & (share > 0.0))
+        if len(direct):
+            log_i = _log_integral_direct(
+                self.t_x[direct], self.T[direct], r + self.x[direct], s + 1.0, alpha, beta
+            )[0]
+            share[direct] = np.exp(log_i - f_t_x[direct])
+        odds = b_T - (np.log(s) - np.log(beta)) - f_t_x  # ln(k)
+        with np.errstate(divide="ignore"):
+            return expit(odds - np.log(share))  # 1 where share = 0 (t_x = T)
 
     def _customers(self, log_f: np.ndarray, log_b: np.ndarray, params: np.ndarray):
         """Return the customers' weighted LL and what the gradient needs from them.

@@ -11,6 +11,7 @@ stands for, and every per-customer figure is computed per distinct row.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -290,12 +291,14 @@ def _customer_columns(
     discount_rate: float | None,
     as_of: dt.date,
     rows: DistinctRows,
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Return the CLV columns and the distinct rows' expected orders (for the intervals)."""
+) -> tuple[pd.DataFrame, np.ndarray, Callable[[Sequence[float]], np.ndarray]]:
+    """Return the CLV columns, and for the intervals the distinct rows' expected orders and
+    their params → P(alive)."""
     horizon_weeks = horizon_days / DAYS_PER_WEEK
     fit = models.orders
     history = (rows.x, rows.t_x, rows.T)
-    alive = fit.p_alive(*history)
+    alive_at = fit.alive_function(*history)
+    alive = alive_at(fit.params)
     orders = fit.expected_orders(horizon_weeks, *history, alive)
     silent = fit.p_no_order(horizon_weeks, *history, alive)
     days = next_order_days(fit, *history, horizon_days, alive, silent)
@@ -312,7 +315,7 @@ def _customer_columns(
             names["next_order_by"]: dates_after(as_of, days[rows.inverse]),
         }
     )
-    return columns, orders
+    return columns, orders, alive_at
 
 
 def dates_after(as_of: dt.date, days: np.ndarray) -> pd.Series:
@@ -363,12 +366,14 @@ def _lifetime_value(
     models = fit_models(model, rows, distinct_values(inputs.x, inputs.m_x))
     if isinstance(models, str):
         return absent(models)
-    columns, orders = _customer_columns(models, inputs, horizon_days, discount_rate, as_of, rows)
+    columns, orders, alive_at = _customer_columns(
+        models, inputs, horizon_days, discount_rate, as_of, rows
+    )
     title = MODEL_TITLES[models.orders.name]
     if degenerate(columns, horizon_days):
         return absent(DEGENERATE.format(title=title))
     horizon_weeks = horizon_days / DAYS_PER_WEEK
-    gradient = orders_gradient(models.orders, rows, horizon_weeks, orders)
+    gradient = orders_gradient(models.orders, rows, horizon_weeks, orders, alive_at)
     uncertainty = Uncertainty(rows, orders, gradient,
                               models, horizon_weeks, discount_rate)  # fmt: skip
     everyone = np.ones(len(columns), dtype=bool)
