@@ -31,7 +31,7 @@ _FLAT_GRADIENT = 1e-6
 # customers give 594 and 4.7e6.
 _UNDETERMINED_SD = 20.0
 
-# Step in ln(θ) of the central differences of the gradient that give the observed information.
+# Step in ln(θ) of the forward differences of the gradient that give the observed information.
 _HESSIAN_STEP = 1e-4
 
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]

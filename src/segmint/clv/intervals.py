@@ -30,7 +30,7 @@ INTERVAL_METHOD = (
     "observed information as covariance, propagated to the logarithm of each total"
 )
 Z = 1.6448536269514722  # the standard normal's 95% quantile: a two-sided 90% interval
-_STEP = 1e-4  # in ln(params), for the central differences of the expected orders
+_STEP = 1e-4  # in ln(params), for the forward differences of the expected orders
 
 
 def orders_gradient(
