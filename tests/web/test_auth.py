@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from segmint.web import create_app
+from web_helpers import csrf_of
 
 TOKEN = "correct-horse-battery"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -151,25 +152,136 @@ def test_attempts_are_counted_per_address() -> None:
     assert attempts.wait("a") == 0.0
 
 
+def login(client: TestClient, token: str = TOKEN) -> str:
+    """Log in through the form; return the session cookie."""
+    client.get("/login")
+    csrf = client.cookies["segmint_csrf"]
+    answer = client.post("/login", data={"token": token, "csrf": csrf}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    return client.cookies["segmint_session"]
+
+
 def test_a_login_session_lasts_twelve_hours_and_ends_at_logout(tmp_path: Path) -> None:
     from segmint.web.app import Sessions
 
-    now = [0.0]
+    now = [1_700_000_000.0]
     app = create_app(tmp_path, token=TOKEN, workers=1)
-    app.state.sessions = Sessions(lifetime=12 * 3600, clock=lambda: now[0])
+    app.state.sessions = Sessions(tmp_path, TOKEN, lifetime=12 * 3600, clock=lambda: now[0])
     with TestClient(app) as client:
         client.get("/login")
         csrf = client.cookies["segmint_csrf"]
         login = client.post("/login", data={"token": TOKEN, "csrf": csrf}, follow_redirects=False)
         assert login.status_code == 303 and "Max-Age=43200" in login.headers["set-cookie"]
         assert client.get("/api/runs").status_code == 200
-        now[0] = 12 * 3600 - 1
+        now[0] += 12 * 3600 - 1
         assert client.get("/api/runs").status_code == 200
-        now[0] = 12 * 3600
+        now[0] += 1
         assert client.get("/api/runs").status_code == 401  # expired
-        now[0] = 0.0
+        now[0] -= 12 * 3600
         assert client.get("/api/runs").status_code == 200
         session = client.cookies["segmint_session"]
         client.post("/logout", data={"csrf": csrf})
         client.cookies.set("segmint_session", session)  # the old cookie, sent again
         assert client.get("/api/runs").status_code == 401
+
+
+def test_a_session_survives_a_restart_but_not_a_logout(tmp_path: Path) -> None:
+    import stat
+
+    cookie = login(TestClient(create_app(tmp_path, token=TOKEN, workers=1)))
+    key_file = tmp_path / ".session-key"
+    key = key_file.read_bytes()
+    assert len(key) == 32 and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    restarted = TestClient(create_app(tmp_path, token=TOKEN, workers=1))
+    assert key_file.read_bytes() == key  # reused, not made again
+    restarted.cookies.set("segmint_session", cookie)
+    assert restarted.get("/api/runs").status_code == 200
+    logout = restarted.post("/logout", data={"csrf": csrf_of(restarted)}, follow_redirects=False)
+    assert logout.status_code == 303
+    assert restarted.get("/api/runs").status_code == 401  # the cookie is still sent
+    again = create_app(tmp_path, token=TOKEN, workers=1)  # a restart after the logout
+    old = TestClient(again)
+    old.cookies.set("segmint_session", cookie)
+    assert old.get("/api/runs").status_code == 401
+    fresh = TestClient(again)
+    assert login(fresh) != cookie  # a new login gets a new session, which works
+    assert fresh.get("/api/runs").status_code == 200
+
+
+def test_a_session_cookie_is_refused_elsewhere_tampered_or_under_another_token(
+    tmp_path: Path,
+) -> None:
+    cookie = login(TestClient(create_app(tmp_path / "a", token=TOKEN, workers=1)))
+    session, issued, signature = cookie.split(".")
+
+    def accepted(data_dir: Path, value: str, token: str = TOKEN) -> bool:
+        client = TestClient(create_app(data_dir, token=token, workers=1))
+        client.cookies.set("segmint_session", value)
+        answer = client.get("/api/runs")
+        assert answer.status_code in (200, 401)
+        return answer.status_code == 200
+
+    assert accepted(tmp_path / "a", cookie)
+    assert not accepted(tmp_path / "b", cookie)  # another data dir: another key
+    assert not accepted(tmp_path / "a", cookie, token="another-token")
+    later = str(int(issued) + 3600)  # a longer life, unsigned
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    for forged in (f"{session}.{later}.{signature}", f"{session}.{issued}.{flipped}",
+                   f"x{session}.{issued}.{signature}", f"{session}.{issued}", "", "..",
+                   f"{session}.{issued}.{signature}.{signature}", cookie + "=" * 300):  # fmt: skip
+        assert not accepted(tmp_path / "a", forged), forged
+    assert accepted(tmp_path / "a", cookie)  # still good: nothing above revoked it
+
+
+def test_a_flood_of_wrong_tokens_blocks_that_address_only_and_for_the_window(
+    tmp_path: Path,
+) -> None:
+    from segmint.web.app import Attempts
+
+    now = [500.0]
+    app = create_app(tmp_path, token=TOKEN, workers=1)
+    app.state.attempts = Attempts(limit=10, window=60.0, clock=lambda: now[0])
+    attacker = TestClient(app, client=("203.0.113.7", 40000))
+    csrf = csrf_of(attacker)
+    answers = [attacker.post("/login", data={"token": f"guess{i}", "csrf": csrf})
+               for i in range(25)]  # fmt: skip
+    assert [a.status_code for a in answers] == [401] * 10 + [429] * 15
+    assert {a.headers["Retry-After"] for a in answers[10:]} == {"60"}
+    assert "Too many wrong tokens: try again in 60 s." in answers[-1].text
+    right = attacker.post("/login", data={"token": TOKEN, "csrf": csrf}, follow_redirects=False)
+    assert right.status_code == 429  # even the right token, while blocked
+    assert attacker.get("/api/runs", headers=BEARER).status_code == 429
+    neighbour = TestClient(app, client=("203.0.113.8", 40000))
+    assert login(neighbour)  # another address is not blocked
+    now[0] += 59.6
+    refused = attacker.post("/login", data={"token": TOKEN, "csrf": csrf})
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"  # never 0
+    now[0] += 0.4
+    assert login(attacker)
+    assert attacker.get("/api/runs").status_code == 200
+
+
+def test_the_attempts_kept_stay_bounded_under_a_flood_from_many_addresses() -> None:
+    from segmint.web.app import Attempts
+
+    now = [0.0]
+    attempts = Attempts(limit=3, window=60.0, clock=lambda: now[0], max_addresses=100)
+    for _ in range(3):
+        attempts.failed("198.51.100.1")
+    assert attempts.wait("198.51.100.1") == 60.0
+    for i in range(10_000):
+        now[0] += 0.001
+        attempts.failed(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")
+        for _ in range(3):
+            attempts.failed("::ffff:198.51.100.1")  # the same address, IPv4-mapped, still failing
+    assert len(attempts) == 100
+    assert attempts.wait("198.51.100.1") == 60.0  # the most recent wrong tokens are kept
+    assert attempts.wait("10.0.0.0") == 0.0  # the oldest addresses were forgotten
+    assert attempts._failed["198.51.100.1"].maxlen == 3  # at most `limit` times an address
+    now[0] += 60
+    attempts.failed("2001:db8::1")
+    assert len(attempts) == 1  # the expired ones are dropped
+    attempts.failed("2001:db8::2")
+    attempts.failed("2001:db8::ffff:3")
+    assert attempts.wait("2001:db8::4") == 60.0  # one IPv6 /64 is one client
+    assert attempts.wait("2001:db8:0:1::1") == 0.0

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
+import hmac
+import ipaddress
+import os
 import secrets
+import tempfile
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -18,7 +25,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from segmint import __version__
 from segmint.web.pool import RunPool
-from segmint.web.store import RunStore
+from segmint.web.store import RunStore, read_json, write_json_atomically
 
 SESSION_COOKIE = "segmint_session"
 CSRF_COOKIE = "segmint_csrf"
@@ -39,58 +46,179 @@ LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]
 
 class Attempts:
     """Wrong tokens per client address: after `limit` of them within `window` seconds, the
-    address may not try again until the oldest is `window` seconds old (in this process)."""
+    address may not try again until the oldest is `window` seconds old (in this process).
+
+    Memory stays bounded under a flood from many addresses: an address is forgotten once its
+    last wrong token is `window` seconds old, at most `limit` times are kept per address, and
+    beyond `max_addresses` the address whose last wrong token is the oldest is forgotten.
+    IPv6 addresses count per /64 (what one host or subscriber usually has)."""
 
     def __init__(
-        self, limit: int = 10, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+        self,
+        limit: int = 10,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_addresses: int = 10_000,
     ) -> None:
         self.limit, self.window, self.clock = limit, window, clock
-        self._failed: dict[str, deque[float]] = {}
+        self.max_addresses = max_addresses
+        # by the time of the last wrong token, oldest first: the expired ones lead
+        self._failed: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        """Return the number of addresses tracked."""
+        return len(self._failed)
 
     def wait(self, address: str) -> float:
         """Return the seconds before address may try a token again (0: now)."""
-        failed = self._failed.get(address)
-        if not failed:
+        self._forget_expired()
+        failed = self._failed.get(_address_key(address))
+        if failed is None or len(failed) < self.limit:
             return 0.0
-        now = self.clock()
-        while failed and now - failed[0] >= self.window:
-            failed.popleft()
-        if not failed:
-            del self._failed[address]
-        return self.window - (now - failed[0]) if len(failed) >= self.limit else 0.0
+        return max(0.0, self.window - (self.clock() - failed[0]))
 
     def failed(self, address: str) -> None:
         """Record a wrong token from address."""
-        self._failed.setdefault(address, deque()).append(self.clock())
+        self._forget_expired()
+        key = _address_key(address)
+        failed = self._failed.pop(key, None) or deque(maxlen=self.limit)
+        failed.append(self.clock())
+        self._failed[key] = failed  # last: the most recent
+        while len(self._failed) > self.max_addresses:
+            self._failed.popitem(last=False)
+
+    def _forget_expired(self) -> None:
+        now = self.clock()
+        while self._failed:
+            key, failed = next(iter(self._failed.items()))
+            if now - failed[-1] < self.window:
+                break
+            del self._failed[key]
+
+
+def _address_key(address: str) -> str:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
 class Sessions:
-    """The login form's sessions, in this process: each valid for `lifetime` seconds after
-    the login (a stolen cookie does not last until the server restarts)."""
+    """The login form's sessions as signed cookies: they survive a restart of the server.
+
+    A cookie is `<session id>.<issue time>.<signature>`, valid for `lifetime` seconds after
+    the login (a stolen cookie does not last for ever). The signature is an HMAC-SHA256 keyed
+    with the data dir's `.session-key` (32 random bytes, made once, mode 0600) mixed with a
+    hash of the token: a cookie from another data dir or issued under another token is
+    refused. Logging out puts the session id on a revocation list,
+    `<data-dir>/.sessions-revoked.json`, until the cookie would have expired anyway."""
+
+    KEY_FILE = ".session-key"
+    REVOKED_FILE = ".sessions-revoked.json"
+    CLOCK_SKEW = 60.0  # an issue time up to this far ahead of the clock is still accepted
 
     def __init__(
-        self, lifetime: float = 12 * 3600, clock: Callable[[], float] = time.monotonic
+        self,
+        data_dir: str | Path,
+        token: str | None,
+        lifetime: float = 12 * 3600,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.lifetime, self.clock = lifetime, clock
-        self._started: dict[str, float] = {}
+        data_dir = Path(data_dir)
+        token_hash = hashlib.sha256((token or "").encode()).digest()
+        self._key = hmac.new(
+            session_key(data_dir / self.KEY_FILE), b"segmint-session\0" + token_hash,
+            hashlib.sha256,
+        ).digest()  # fmt: skip
+        self._revoked_file = data_dir / self.REVOKED_FILE
+        self._revoked: dict[str, float] = {}
+        self._revoked_stamp: tuple[int, int] | None = None
 
     def start(self) -> str:
-        """Return a new session id."""
-        now = self.clock()
-        self._started = {s: t for s, t in self._started.items() if now - t < self.lifetime}
-        session = secrets.token_urlsafe(32)
-        self._started[session] = now
-        return session
+        """Return the cookie of a new session."""
+        payload = f"{secrets.token_urlsafe(16)}.{int(self.clock())}"
+        return f"{payload}.{self._sign(payload)}"
 
-    def valid(self, session: str) -> bool:
-        now = self.clock()
-        return any(
-            secrets.compare_digest(session, s) and now - t < self.lifetime
-            for s, t in self._started.items()
-        )
+    def valid(self, cookie: str) -> bool:
+        session = self._session(cookie)
+        return session is not None and session[0] not in self._revocations()
 
-    def end(self, session: str) -> None:
-        self._started.pop(session, None)
+    def end(self, cookie: str) -> None:
+        """Revoke the cookie's session (nothing when the cookie is not a valid one)."""
+        session = self._session(cookie)
+        if session is None:
+            return
+        now = self.clock()
+        revoked = {s: t for s, t in self._revocations().items() if t > now}
+        revoked[session[0]] = session[1] + self.lifetime
+        write_json_atomically(self._revoked_file, revoked)
+        self._revoked, self._revoked_stamp = revoked, self._stamp()
+
+    def _sign(self, payload: str) -> str:
+        digest = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def _session(self, cookie: str) -> tuple[str, float] | None:
+        """Return the session id and issue time of a well-signed, unexpired cookie."""
+        if not isinstance(cookie, str) or len(cookie) > 200:
+            return None
+        payload, _, signature = cookie.rpartition(".")
+        session, _, issued = payload.partition(".")
+        if not (session and issued.isascii() and issued.isdigit()):
+            return None
+        if not hmac.compare_digest(signature.encode(), self._sign(payload).encode()):
+            return None
+        age = self.clock() - int(issued)
+        if not -self.CLOCK_SKEW <= age < self.lifetime:
+            return None
+        return session, float(issued)
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            found = self._revoked_file.stat()
+        except FileNotFoundError:
+            return None
+        return found.st_mtime_ns, found.st_size
+
+    def _revocations(self) -> dict[str, float]:
+        """Return the revoked session ids (read again when another process changed the file)."""
+        stamp = self._stamp()
+        if stamp != self._revoked_stamp:
+            found = read_json(self._revoked_file) if stamp else {}
+            found = found if isinstance(found, dict) else {}
+            self._revoked = {s: t for s, t in found.items() if isinstance(t, (int, float))}
+            self._revoked_stamp = stamp
+        return self._revoked
+
+
+def session_key(path: Path) -> bytes:
+    """Return the 32-byte key in path, made first (mode 0600, atomically) when there is none."""
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        key = b""
+    if len(key) == 32:
+        return key
+    handle, staging = tempfile.mkstemp(prefix=f"{path.name}-", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(secrets.token_bytes(32))
+            out.flush()
+            os.fsync(out.fileno())
+        if key:  # not a key (not 32 bytes): replaced, and the sessions it signed end
+            os.replace(staging, path)
+        else:
+            with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+                os.link(staging, path)
+    finally:
+        Path(staging).unlink(missing_ok=True)
+    return path.read_bytes()
 
 
 def client_address(request: Request) -> str:
@@ -129,7 +257,8 @@ def create_app(
     app.state.store = store
     app.state.max_bytes = int(max_upload_mb * 1024 * 1024)
     app.state.token = token or None
-    app.state.sessions = Sessions()
+    # the login form's sessions: only with a token (no key file in a data dir without one)
+    app.state.sessions = Sessions(store.data_dir, token) if token else None
     app.state.attempts = Attempts()
 
     from segmint.web import api, pages

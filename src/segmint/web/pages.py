@@ -319,7 +319,8 @@ async def logout(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=10)
     if not check_csrf(request, form.get("csrf")):
         raise HTTPException(403, "The form expired.")
-    request.app.state.sessions.end(request.cookies.get(SESSION_COOKIE, ""))
+    if request.app.state.sessions is not None:
+        request.app.state.sessions.end(request.cookies.get(SESSION_COOKIE, ""))
     response = _redirect("/login")
     response.delete_cookie(SESSION_COOKIE)
     return response
