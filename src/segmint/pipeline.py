@@ -86,12 +86,21 @@ class SegmentationResult:
 
 
 def segment(
-    source: Any | Sequence[Any], progress: Progress | None = None, **settings: Any
+    source: Any | Sequence[Any],
+    progress: Progress | None = None,
+    input_names: Sequence[str] | None = None,
+    **settings: Any,
 ) -> SegmentationResult:
-    """Return the segmentation of a transaction log: a path, a list of paths, or a DataFrame/Arrow table."""
+    """Return the segmentation of a transaction log: a path, a list of paths, or a DataFrame/Arrow table.
+
+    input_names: what summary.json (`input.files`) and so the report call the inputs, one per
+    input (default: their paths), e.g. the names a user's uploads had. Display text only:
+    the inputs read are always `source`.
+    """
     config = Settings.create(**settings)
     sub = _sub_progress(progress, STAGES["model"])
-    return _run(source, config, progress, lambda customers: _fit(customers, config, sub))
+    return _run(source, config, progress, lambda customers: _fit(customers, config, sub),
+                input_names=input_names)  # fmt: skip
 
 
 def score(
@@ -159,9 +168,12 @@ def _run(
     model_stage: Callable[[pd.DataFrame], SegmentModel],
     scoring: bool = False,
     labels: dict[str, str] | None = None,
+    input_names: Sequence[str] | None = None,
 ) -> SegmentationResult:
     """Run the stages; model_stage fits (a run) or assigns (scoring: the model's names kept)."""
     inputs = list(source) if isinstance(source, (list, tuple)) else [source]
+    if input_names is not None and len(input_names) != len(inputs):
+        raise ValueError(f"{len(input_names)} input names for {len(inputs)} inputs")
     if config.previous:
         check_previous(config.previous)  # before the data, not after minutes of work
     timings: dict[str, float] = {}
@@ -245,7 +257,7 @@ def _run(
     if previous is not None:
         previous.summary["moves"] = moves_since(config.previous, table, model.names_)
     inputs_summary = input_summary(
-        lines, cleaned, len(customers), int(customers["frequency"].sum())
+        lines, cleaned, len(customers), int(customers["frequency"].sum()), input_names
     )
     for entry in segments:
         entry["orders_per_year"] = figures.orders_per_year(
@@ -442,10 +454,14 @@ def _customer_table(
     return table
 
 
-def input_summary(lines: Lines, cleaned: Any, customers: int, orders: int) -> dict:
-    """Return summary.json's `input`: what was read, kept and dropped, and the period."""
+def input_summary(
+    lines: Lines, cleaned: Any, customers: int, orders: int, names: Sequence[str] | None = None
+) -> dict:
+    """Return summary.json's `input`: what was read, kept and dropped, and the period.
+
+    names: the inputs' names to show (default: each source's own, its path)."""
     return {
-        "files": [s.name for s in lines.sources],
+        "files": [str(n) for n in names] if names is not None else [s.name for s in lines.sources],
         "rows_read": cleaned.rows_read,
         "rows_used": cleaned.rows_used,
         "rows_dropped": cleaned.rows_dropped,

@@ -2,7 +2,8 @@
 
 The command line, `segmint serve`'s worker processes and its pages all go through
 `run_to_folder`, and all turn a user's error into the same one line with `error_line`, so a
-run that fails in the browser says exactly what `segmint run` would have said.
+run that fails in the browser says exactly what `segmint run` would have said (naming the
+uploads by the user's names for them, not by the names the server stored them under).
 """
 
 from __future__ import annotations
@@ -21,18 +22,20 @@ def run_to_folder(
     inputs: Sequence[Any],
     out: str | Path,
     progress: Callable[[str], None] | None = None,
+    input_names: Sequence[str] | None = None,
     **settings: Any,
 ) -> SegmentationResult:
     """Return the segmentation of inputs after writing all its outputs into out, atomically.
 
     Settings are `Settings.create`'s; progress receives each stage's name, then WRITING.
+    input_names: what the outputs call the inputs (`segment`'s; display text only).
     A failure (a SegmintError for anything the user can fix) leaves out as it was.
     """
     from segmint.pipeline import segment
     from segmint.preload import preload
 
     preload()  # scikit-learn and matplotlib load while DuckDB reads the data
-    result = segment(list(inputs), progress=progress, **settings)
+    result = segment(list(inputs), progress=progress, input_names=input_names, **settings)
     if progress:
         progress(WRITING)
     result.write(out)

@@ -61,7 +61,7 @@ def test_missing_column_is_shown_with_the_runs_message(client: TestClient, tmp_p
     path = write_csv(tmp_path / "t.csv", ["who", "date", "amount"], [r[:2] + r[3:] for r in ROWS])
     run_id = _upload(client, path)
     page = client.get(f"/runs/{run_id}/mapping").text
-    assert "error: transactions-1.csv: no column for the customer_id" in page
+    assert "error: shop export.csv: no column for the customer_id" in page  # the user's name
     form = {"csrf": csrf_of(client), "column_customer_id": "who", "action": "check"}
     page = client.post(f"/runs/{run_id}/mapping", data=form).text
     assert "no column for the customer_id" not in page and "80</b> rows read" in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -180,3 +181,78 @@ def test_hostile_column_names_and_values_are_escaped(client: TestClient) -> None
     page = client.get(f"/runs/{run['id']}/mapping").text
     if "<img" in page or "<script>x()" in page or "<b>a</b>" in page:
         pytest.fail("user text reached the page unescaped")
+
+
+# a client's file name → what the outputs call that file
+SHOWN_NAMES = {
+    "my shop export (2024).csv": "my shop export (2024).csv",
+    "../../etc/passwd": "../../etc/passwd",
+    "<script>alert(1)</script>.csv": "<script>alert(1)</script>.csv",
+    "tab\there\x1b[31m\x7fred\x00\nline.csv": "tabhere[31mredline.csv",
+    "Ünïcødé 販売 📈.csv": "Ünïcødé 販売 📈.csv",
+    "x" * 4000 + ".csv": "x" * 200,
+}
+
+
+def test_the_report_names_the_users_files_escaped_and_truncated(
+    client: TestClient, data_dir: Path
+) -> None:
+    from web_helpers import wait_for
+
+    parts = [("transactions", name.encode(), f"customer,date,amount\nc{i}a,2024-01-0{i + 1},"
+              f"{10 + i}\nc{i}b,2024-02-0{i + 1},{20 + 3 * i}\n".encode())
+             for i, name in enumerate(SHOWN_NAMES)]  # fmt: skip
+    run = _post_raw(client, parts)
+    status = wait_for(client, run["id"])
+    assert status["state"] == "done", status
+    folder = data_dir / "runs" / run["id"]
+    stored = [f"transactions-{i}.csv" for i in range(1, 7)]
+    assert [i["stored"] for i in status["inputs"]] == stored
+    assert sorted(p.name for p in (folder / "input").iterdir()) == sorted(stored)
+    summary = json.loads((folder / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["input"]["files"] == list(SHOWN_NAMES.values())
+    assert summary["input"]["rows_read"] == 12  # every file read, under its stored name
+    html = (folder / "out" / "report.html").read_text(encoding="utf-8")
+    shown = ", ".join(SHOWN_NAMES.values()).replace("<", "&lt;").replace(">", "&gt;")
+    assert f"Files: {shown}." in html
+    assert "<script>alert(1)" not in html and "</script>.csv" not in html
+    assert "x" * 201 not in html and "transactions-1.csv" not in html
+    markdown = (folder / "out" / "report.md").read_text(encoding="utf-8")
+    assert "my shop export (2024).csv" in markdown and "transactions-1.csv" not in markdown
+
+
+def test_messages_name_the_users_files() -> None:
+    from segmint.web.store import with_upload_names
+
+    names = {"transactions-1.csv": "orders.csv", "transactions-10.csv": "transactions-1.csv",
+             "customers-1.csv.gz": "<b>people</b>.csv.gz"}  # fmt: skip
+    message = ("transactions-1.csv: bad date; transactions-10.csv, 'customers-1.csv.gz' and "
+               "customers-1.csv, transactions-1.csv.bak, xtransactions-1.csv, input/transactions-1.csv")  # fmt: skip
+    assert with_upload_names(message, names) == (
+        "orders.csv: bad date; transactions-1.csv, '<b>people</b>.csv.gz' and "
+        "customers-1.csv, transactions-1.csv.bak, xtransactions-1.csv, input/transactions-1.csv"
+    )
+    assert with_upload_names(message, {}) == message
+
+
+def test_uploads_of_one_name_are_told_apart(client: TestClient, data_dir: Path) -> None:
+    from segmint.web.store import Run
+
+    run = _post_raw(client, [("transactions", b"orders.csv", CSV), ("transactions", b"orders.csv", CSV),
+                             ("customers", b"people.csv", b"customer,region\na,North\n")])  # fmt: skip
+    assert Run(data_dir / "runs" / run["id"]).upload_names() == {
+        "transactions-1.csv": "orders.csv (transactions-1.csv)",
+        "transactions-2.csv": "orders.csv (transactions-2.csv)",
+        "customers-1.csv": "people.csv",
+    }
+
+
+def test_a_file_name_too_long_for_a_header_is_refused(client: TestClient, data_dir: Path) -> None:
+    before = set((data_dir / "runs").iterdir())
+    answer = client.post("/api/runs", files={"transactions": ("x" * 10_000 + ".csv", CSV)})
+    if answer.status_code == 201:  # python-multipart before its 4 kB cap on a header line
+        assert answer.json()["inputs"][0]["name"] == "x" * 200
+        return
+    assert answer.status_code == 400
+    assert answer.json()["detail"] == "malformed upload (MultipartParseError)"
+    assert set((data_dir / "runs").iterdir()) == before

@@ -19,7 +19,7 @@ from segmint.errors import SegmintError
 from segmint.pipeline import STAGES
 from segmint.preload import MODULES
 from segmint.runs import WRITING, error_line, run_to_folder
-from segmint.web.store import Run, now
+from segmint.web.store import Run, now, with_upload_names
 
 for _module in (*MODULES, "segmint.report.png", "segmint.report.html"):
     importlib.import_module(_module)  # once, in the fork server: every run inherits them
@@ -45,9 +45,11 @@ def execute(folder: str) -> None:
     log = open(run.log_file, "a", encoding="utf-8")  # noqa: SIM115 - for the process' life
     sys.stdout = sys.stderr = log
     # Input names are relative to the input folder: a message names `transactions-1.csv`,
-    # exactly as `segmint run transactions-1.csv` started in that folder would.
+    # exactly as `segmint run transactions-1.csv` started in that folder would (run.log);
+    # the status, summary.json and the report name them as the user's files were named.
     os.chdir(run.input_dir)
     meta = run.meta
+    names = run.upload_names()
     started = now()
 
     def progress(stage: str) -> None:
@@ -59,10 +61,13 @@ def execute(folder: str) -> None:
 
     progress("Starting")
     try:
-        result = run_to_folder(meta["inputs"], run.out_dir, progress=progress, **meta["settings"])
+        result = run_to_folder(meta["inputs"], run.out_dir, progress=progress,
+                               input_names=[names.get(i, i) for i in meta["inputs"]],
+                               **meta["settings"])  # fmt: skip
     except SegmintError as exc:
         print(error_line(str(exc)), flush=True)
-        run.set_status("failed", error=error_line(str(exc)), started=started, finished=now())
+        shown = error_line(with_upload_names(str(exc), names))
+        run.set_status("failed", error=shown, started=started, finished=now())
         return
     except BaseException as exc:  # a bug: the CLI would exit 1 with this traceback
         traceback.print_exc()

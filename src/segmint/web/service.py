@@ -14,7 +14,7 @@ from segmint.db import one_row
 from segmint.errors import SegmintError, UsageError
 from segmint.runs import error_line
 from segmint.web.forms import settings_from_fields, validated
-from segmint.web.store import Run, RunStore
+from segmint.web.store import Run, RunStore, with_upload_names
 from segmint.web.uploads import ReceivedForm, UploadError, receive_form
 
 MAX_PAGE = 1000
@@ -104,8 +104,8 @@ def _absolute(run: Run, settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def relative_message(run: Run, message: str) -> str:
-    """Return message naming the uploads as a run in their folder would (transactions-1.csv)."""
-    return message.replace(f"{run.input_dir}/", "")
+    """Return message naming the uploads as the user's files were named, not by their paths."""
+    return with_upload_names(message.replace(f"{run.input_dir}/", ""), run.upload_names())
 
 
 def inspect(run: Run, settings: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,14 @@ class Run:
     def update_status(self, **fields: Any) -> None:
         self.set_status(**{**self.status, **fields})
 
+    def upload_names(self) -> dict[str, str]:
+        """Return each upload's stored name (transactions-1.csv) → the client's name for it,
+        as display text; two uploads of one name are told apart by their stored names."""
+        uploads = [u for u in self.meta.get("uploads", []) if u.get("stored") and u.get("name")]
+        count = Counter(u["name"] for u in uploads)
+        return {u["stored"]: u["name"] if count[u["name"]] == 1 else f"{u['name']} ({u['stored']})"
+                for u in uploads}  # fmt: skip
+
     def output_files(self) -> list[str]:
         """Return every output file's path relative to out/ (posix), sorted; [] before done."""
         if not self.out_dir.is_dir():
@@ -111,6 +120,15 @@ class Run:
             return None
         path = (self.out_dir / name).resolve()
         return path if path.is_relative_to(self.out_dir.resolve()) else None
+
+
+def with_upload_names(message: str, names: dict[str, str]) -> str:
+    """Return message with each stored name of names (a whole word) as the client's name."""
+    if not names:
+        return message
+    stored = "|".join(re.escape(s) for s in sorted(names, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w./\\-])(?:{stored})(?![\w-]|\.\w)")
+    return pattern.sub(lambda found: names[found.group(0)], message)
 
 
 class RunStore:
