@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= segmint-demo
 
-.PHONY: demo test lint install install-dev chromium java bench clean
+.PHONY: demo test fuzz lint install install-dev chromium java bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,14 @@ test: lint chromium java
 	  skip="$${skip:+$$skip and }not spark"; \
 	fi; \
 	if [ -n "$$skip" ]; then $(BIN)/python -m pytest -m "$$skip"; else $(BIN)/python -m pytest; fi
+
+# The fuzz suite (tests/fuzz) runs in `make test` with a bounded, seeded budget; `make fuzz`
+# searches deeper: FUZZ_EXAMPLES random examples per property (6 of them: 3,000 cases by default),
+# failures kept in .hypothesis/ and tried first next time.
+FUZZ_EXAMPLES ?= 500
+fuzz: install-dev
+	SEGMINT_FUZZ_PROFILE=fuzz SEGMINT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+	  $(BIN)/python -m pytest tests/fuzz -p no:cacheprovider --hypothesis-show-statistics
 
 # Benchmarks (not part of `make test`): Segmint against the pandas + scikit-learn notebook
 # and a plain DuckDB GROUP BY, on generated logs. `make bench SIZES="1M 10M 50M"` for all.

@@ -17,6 +17,7 @@ from segmint.model.selection import (
     count_distinct,
     davies_bouldin_and_calinski_harabasz,
     distinct_rows,
+    eligible_share,
     nearest_centre,
     score_labels,
     silhouette_rows,
@@ -88,6 +89,29 @@ def test_no_eligible_k_chooses_among_all_with_a_warning() -> None:
     chosen, warnings = choose_k(scores, "davies_bouldin")
     assert chosen == 4
     assert len(warnings) == 2 and "minimum share" in warnings[0] and "top of" in warnings[1]
+
+
+def test_no_eligible_k_prefers_the_largest_smallest_segment() -> None:
+    # k = 4 has the better Davies-Bouldin, but k = 3's smallest segment is the larger one
+    scores = [
+        KScore(3, 0.9, 0.3, 100, inertia=1.0, smallest_share=0.04, eligible=False),
+        KScore(4, 0.7, 0.2, 90, inertia=1.0, smallest_share=0.01, eligible=False),
+        KScore(5, 0.6, 0.2, 90, inertia=1.0, smallest_share=0.04, eligible=False),
+    ]
+    assert choose_k(scores, "davies_bouldin")[0] == 5
+    assert choose_k(scores[:2], "davies_bouldin")[0] == 3
+
+
+def test_min_segment_size_raises_the_eligible_share() -> None:
+    # 32 customers: 5 of them are 15.6%, more than the 2% share asks
+    assert eligible_share(0.02, 5, 32) == pytest.approx(5 / 32)
+    assert eligible_share(0.02, 5, 10_000) == pytest.approx(0.02)
+    assert eligible_share(0.02, 0, 32) == pytest.approx(0.02)
+    labels = np.array([0] * 4 + [1] * 14 + [2] * 14)
+    X = np.arange(32, dtype=float)[:, None]
+    centers = np.array([[1.5], [11.0], [25.0]])
+    assert not score_labels(X, labels, centers, eligible_share(0.02, 5, 32)).eligible
+    assert score_labels(X, labels, centers, eligible_share(0.02, 4, 32)).eligible
 
 
 def test_scores_match_scikit_learn_and_eligibility_uses_smallest_share() -> None:

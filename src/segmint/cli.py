@@ -14,6 +14,7 @@ from segmint.settings import (
     CLV_MODELS,
     ENGINES,
     FEATURE_SETS,
+    MAX_SEED,
     SELECTION_METRICS,
     TRANSFORMS,
     parse_column_overrides,
@@ -58,7 +59,20 @@ def app() -> None:
 @click.option(
     "--select", type=click.Choice(SELECTION_METRICS), default="davies_bouldin", show_default=True
 )
-@click.option("--min-segment-share", type=float, default=0.02, show_default=True)
+@click.option(
+    "--min-segment-share",
+    type=float,
+    default=0.02,
+    show_default=True,
+    help="Every segment of an eligible k holds at least this share of the customers...",
+)
+@click.option(
+    "--min-segment-size",
+    type=int,
+    default=5,
+    show_default=True,
+    help="...and at least this many customers.",
+)
 @click.option(
     "--transform",
     type=click.Choice(TRANSFORMS),
@@ -66,7 +80,13 @@ def app() -> None:
     show_default=True,
     help="auto: log1p for days, counts and money; none: raw values.",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help=f"Seed of every random choice (0 to {MAX_SEED}); the same seed, the same outputs.",
+)
 @click.option(
     "--sample-size",
     type=int,
@@ -136,7 +156,8 @@ def run(
     duckdb:PATH::TABLE, or spark:TABLE with --engine spark) and write the outputs to --out."""
     from segmint.io.outputs import check_output_dir
 
-    check_output_dir(out)
+    check_output_dir(out, [*inputs, options["customers"], options["products"],
+                           options["previous"]])  # fmt: skip
     options["customers_file"] = options.pop("customers")
     options["products_file"] = options.pop("products")
     settings = {"columns": parse_column_overrides(list(column)), **options}
@@ -159,7 +180,7 @@ def compare(old_dir: Path, new_dir: Path, out: Path, quiet: bool) -> None:
     from segmint.io.outputs import check_output_dir
     from segmint.lifecycle.compare import compare as run_compare
 
-    check_output_dir(out)
+    check_output_dir(out, [old_dir, new_dir])
     result = run_compare(old_dir, new_dir)
     result.write(out)
     if not quiet:
@@ -191,7 +212,7 @@ def score(
     from segmint.pipeline import score as run_score
     from segmint.progress import reporter
 
-    check_output_dir(out)
+    check_output_dir(out, [*inputs, model_file])
     columns = parse_column_overrides(list(column))
     with reporter(quiet) as progress:
         result = run_score(list(inputs), model_file, progress=progress, columns=columns, **options)
@@ -233,7 +254,7 @@ def validate(
     from segmint.io.outputs import check_output_dir
     from segmint.progress import reporter
 
-    check_output_dir(out)
+    check_output_dir(out, inputs)
     columns = parse_column_overrides(list(column))
     with reporter(quiet) as progress:
         result = run_validation(
@@ -375,6 +396,11 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(exc.ctx.get_help(), err=True)
         return 2
     except click.UsageError as exc:
+        # click's convention for a command line it cannot parse: the command's usage line
+        # and where to find help, then the error (data errors stay one line).
+        if exc.ctx is not None:
+            click.echo(exc.ctx.get_usage(), err=True)
+            click.echo(f"Try '{exc.ctx.command_path} --help' for help.\n", err=True)
         return _fail(exc.format_message())
     except click.exceptions.Abort:
         return _fail("interrupted")

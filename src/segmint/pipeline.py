@@ -345,6 +345,7 @@ def new_model(config: Settings, columns: Sequence[str]) -> SegmentModel:
         k_max=config.k_max,
         select=config.select,
         min_segment_share=config.min_segment_share,
+        min_segment_size=config.min_segment_size,
         silhouette_sample_size=config.silhouette_sample_size,
         n_init=config.n_init,
         seed=config.seed,
@@ -528,5 +529,6 @@ def selection_summary(model: SegmentModel, config: Settings) -> dict:
         "sample_size": len(model.labels_) if not model.sampled_ else config.sample_size,
         "sampled": model.sampled_,
         "min_segment_share": config.min_segment_share,
+        "min_segment_size": config.min_segment_size,
         "scores": [s.as_dict() for s in model.scores_],
     }

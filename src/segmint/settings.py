@@ -14,6 +14,8 @@ from segmint.errors import UsageError
 CLV_MODELS = ("auto", "pareto-nbd", "mbg-nbd", "bg-nbd")
 
 FEATURE_SETS = ("rfm", "value", "full")
+# The largest --seed: scikit-learn's and numpy's legacy generators take 32-bit seeds.
+MAX_SEED = 2**32 - 1
 SELECTION_METRICS = ("davies_bouldin", "silhouette", "calinski_harabasz", "stable")
 TRANSFORMS = ("auto", "none")
 ENGINES = ("duckdb", "spark")
@@ -53,6 +55,8 @@ class Settings:
     k_max: int = 10
     select: str = "davies_bouldin"
     min_segment_share: float = 0.02
+    min_segment_size: int = 5
+    """Customers every segment of an eligible k holds at least (with min_segment_share)."""
     silhouette_sample_size: int = 5000
     n_init: int = 10
     seed: int = 0
@@ -109,6 +113,8 @@ class Settings:
                 raise UsageError(f"--k-max {self.k_max} is below --k-min {self.k_min}")
         if not 0 <= self.min_segment_share < 1:
             raise UsageError(f"--min-segment-share {self.min_segment_share}: must be in [0, 1)")
+        if self.min_segment_size < 0:
+            raise UsageError(f"--min-segment-size {self.min_segment_size}: must be 0 or more")
         if self.silhouette_sample_size < 10:
             raise UsageError("silhouette_sample_size must be at least 10")
         if self.n_init < 1:
@@ -133,8 +139,8 @@ class Settings:
             raise UsageError(
                 f"--discount-rate {self.discount_rate}: write an annual rate such as 0.1 (10%)"
             )
-        if self.seed < 0:
-            raise UsageError(f"--seed {self.seed}: must be a non-negative integer")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise UsageError(f"--seed {self.seed}: choose a whole number from 0 to {MAX_SEED}")
 
 
 _MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)

@@ -157,7 +157,7 @@ def revenue_by_segment(
 
 
 def scores(
-    spark: Any, view: str, columns: list[str], centers: np.ndarray, min_segment_share: float
+    spark: Any, view: str, columns: list[str], centers: np.ndarray, min_share: float
 ) -> KScore:
     """Return the scores of the nearest-centre labels over every customer (no silhouette)."""
     k = len(centers)
@@ -180,6 +180,6 @@ def scores(
     if (sizes > 0).sum() < 2:
         return KScore(k, None, None, None, inertia, smallest_share, False)
     db, ch = davies_bouldin_and_calinski_harabasz(spark, view, columns, centers)
-    eligible = smallest_share >= min_segment_share and bool((sizes > 0).all())
+    eligible = smallest_share >= min_share and bool((sizes > 0).all())
     return KScore(k, db, None, ch if math.isfinite(ch) else None, inertia, smallest_share,
                   eligible)  # fmt: skip

@@ -335,9 +335,10 @@ def _fit(
     scaling = spark_model.scaling(spark, "customers", features, transforms)
     scaled = spark_model.scaled_columns(features, transforms, scaling.mean, scaling.scale)
     sample = _sample(engine, n, config)
+    min_share = model.min_share(n)
 
     def score_everyone(centers: np.ndarray) -> KScore:
-        return spark_model.scores(spark, "customers", scaled, centers, config.min_segment_share)
+        return spark_model.scores(spark, "customers", scaled, centers, min_share)
 
     model.fit(sample, progress, scaling=scaling,
               score_everyone=score_everyone if len(sample) < n else None)  # fmt: skip
@@ -348,7 +349,7 @@ def _fit(
         centers, _ = spark_model.lloyd(spark, "customers", scaled, centers)
     revenue = spark_model.revenue_by_segment(spark, "customers", scaled, centers)
     centers = centers[revenue_order(revenue)]
-    final = spark_model.scores(spark, "customers", scaled, centers, config.min_segment_share)
+    final = spark_model.scores(spark, "customers", scaled, centers, min_share)
     model.centers_ = centers
     model.labels_ = model.predict(sample)  # the sample's segments, as Spark assigns them
     model.scores_ = model.with_final_score(final, model.labels_, model.scaled(sample))

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from segmint import strict_json
 from segmint.errors import OutputError
 
 if TYPE_CHECKING:
@@ -27,13 +26,36 @@ TEXT_COLUMNS = ("customer_id", "segment_name", "rfm_segment")
 FORMULA_START = ("=", "+", "-", "@")
 
 
-def check_output_dir(out_dir: Path) -> None:
-    """Raise OutputError when out_dir cannot become an output folder."""
+# What any command writes into --out (files, and the folders it replaces whole).
+OUTPUT_NAMES = frozenset({
+    "segments.parquet", "segments.csv", "summary.json", "model.json", "report.md",
+    "report.html", "charts", "rules.json", "rules.sql", "audiences", "validation.json",
+    "validation.csv", "validation.md", "validation.html", "migration.csv", "compare.json",
+    "compare.md", "compare.html",
+})  # fmt: skip
+
+
+def check_output_dir(out_dir: Path, inputs: Iterable[str | Path | None] = ()) -> None:
+    """Raise OutputError when out_dir cannot become an output folder, or when writing into
+    it would replace one of the inputs (a file named like an output, a run folder read)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"--out {out_dir}: is a file, not a folder")
     for folder in (_existing_ancestor(out_dir), out_dir):
         if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
             raise OutputError(f"--out {out_dir}: cannot write into {folder}")
+    out = out_dir.resolve()
+    for given in inputs:
+        if given is None or str(given).startswith("spark:"):
+            continue
+        path = Path(str(given).removeprefix("duckdb:").split("::")[0])
+        if not path.exists():
+            continue
+        path = path.resolve()
+        if path == out or (out in path.parents and path.relative_to(out).parts[0] in OUTPUT_NAMES):
+            raise OutputError(
+                f"--out {out_dir}: writing there would replace the input {given}; "
+                "choose another output folder"
+            )
 
 
 def write_outputs(result: SegmentationResult, out_dir: Path) -> Path:
@@ -184,19 +206,6 @@ def copying(table: pa.Table, name: str) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
 
 
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalars
-        return _json_ready(value.item())
-    return value
-
-
 def write_json(data: dict, path: Path) -> None:
-    """Write data as indented JSON (NaN and infinity as null)."""
-    text = json.dumps(_json_ready(data), indent=2, ensure_ascii=False, allow_nan=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    """Write data as indented strict JSON (segmint.strict_json: a NaN is refused, not written)."""
+    path.write_text(strict_json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -122,11 +122,23 @@ def _open_delimited(
     if not lines:
         raise InputError(f"{name}: the file is empty")
     whitespace = text.is_whitespace_aligned(lines)
+    rewritten = workdir / f"{view}.csv"
     readable = path
-    if whitespace or encoding in ("cp1252", "utf-16"):
-        readable = text.rewrite_as_utf8(
-            path, compressed, encoding, workdir / f"{view}.csv", whitespace
-        )
+    if whitespace or encoding in ("cp1252", "utf-16") or text.mixed_line_endings(path, compressed):
+        readable = text.rewrite_as_utf8(path, compressed, encoding, rewritten, whitespace)
+    columns, delimiter = _delimited_view(con, readable, view, name, lines, whitespace)
+    return Source(name, view, columns, "csv", delimiter, encoding, whitespace)
+
+
+def _delimited_view(
+    con: duckdb.DuckDBPyConnection,
+    readable: Path,
+    view: str,
+    name: str,
+    lines: list[str],
+    whitespace: bool,
+) -> tuple[tuple[str, ...], str | None]:
+    """Create the view over a UTF-8 delimited file; return its columns and delimiter."""
     sniffed = _sniffed_reader(con, readable, whitespace)
     if sniffed is not None:
         reader, delimiter = sniffed
@@ -154,7 +166,7 @@ def _open_delimited(
             failed = None
     if failed is not None:
         raise failed
-    return Source(name, view, columns, "csv", delimiter, encoding, whitespace)
+    return columns, delimiter
 
 
 def _header_reader(path: Path, lines: list[str]) -> tuple[str, str] | None:
@@ -163,7 +175,10 @@ def _header_reader(path: Path, lines: list[str]) -> tuple[str, str] | None:
     found = text.header_delimiter(lines)
     if found is None:
         return None
-    header = next(csv.reader(lines[:1], delimiter=found))
+    try:
+        header = next(csv.reader(lines[:1], delimiter=found))
+    except csv.Error:
+        return None
     if not all(header) or len(set(header)) != len(header):
         return None
     names = ", ".join(f"{literal(c.lstrip(chr(0xFEFF)))}: 'VARCHAR'" for c in header)

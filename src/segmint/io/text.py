@@ -1,8 +1,9 @@
 """Make a delimited text file readable by DuckDB: UTF-8, one-character delimiter.
 
-DuckDB reads UTF-8 CSV with any of the common delimiters by itself. Two real-world
+DuckDB reads UTF-8 CSV with any of the common delimiters by itself. Three real-world
 shapes it cannot read are rewritten into a temporary UTF-8 file first: legacy
-encodings (cp1252 / latin-1, UTF-16) and whitespace-aligned columns (runs of spaces).
+encodings (cp1252 / latin-1, UTF-16), whitespace-aligned columns (runs of spaces), and
+lines ended partly by CRLF and partly by LF (a header written apart from its rows).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import io
 import re
 import zlib
 from pathlib import Path
@@ -77,10 +79,11 @@ def detect_encoding(path: Path, compressed: bool, head_bytes: int | None = None)
 def first_lines(path: Path, compressed: bool, encoding: str, n: int = 50) -> list[str]:
     """Return up to n non-empty lines from the start of the file."""
     lines: list[str] = []
-    errors = "segmint-latin1" if encoding == "cp1252" else "strict"
     try:
         with open_binary(path, compressed) as raw:
-            for line in codecs.getreader(encoding)(raw, errors=errors):
+            # The lines are decoded a block at a time: a byte that is not UTF-8 in the block
+            # after them must not fail them (the whole file is checked where it matters).
+            for line in _text_lines(raw, encoding, errors="replace"):
                 line = line.rstrip("\r\n")
                 if line.strip():
                     lines.append(line)
@@ -89,6 +92,36 @@ def first_lines(path: Path, compressed: bool, encoding: str, n: int = 50) -> lis
     except READ_ERRORS as exc:
         raise InputError(f"{path}: cannot be read ({exc})") from None
     return lines
+
+
+def _text_lines(raw, encoding: str, errors: str = "strict") -> io.TextIOWrapper:  # noqa: ANN001
+    """Return the decoded lines of a binary file, split at LF only (CRLF kept whole).
+
+    codecs' readers split lines at every Unicode line boundary: a form feed, a U+2028 or
+    a \x1c inside a cell would cut its line in two.
+    """
+    errors = "segmint-latin1" if encoding == "cp1252" else errors
+    return io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline="\n")
+
+
+def mixed_line_endings(path: Path, compressed: bool, head_bytes: int = 1 << 16) -> bool:
+    """True when, in the file's head, some records end with CRLF and others with a bare LF
+    (a header written apart from its rows), which DuckDB's CSV reader cannot read. Line
+    breaks inside quoted cells do not count."""
+    with open_binary(path, compressed) as handle:
+        head = handle.read(head_bytes).replace(b"\x00", b"")  # UTF-16's zero bytes
+    if b"\r\n" not in head:
+        return False
+    ends, quoted = set(), False
+    for match in re.finditer(rb'"|\r?\n', head):
+        token = match.group()
+        if token == b'"':
+            quoted = not quoted  # an escaped quote ("") toggles twice
+        elif not quoted:
+            ends.add(token)
+            if len(ends) == 2:
+                return True
+    return False
 
 
 def is_whitespace_aligned(lines: list[str]) -> bool:
@@ -111,7 +144,10 @@ def header_delimiter(lines: list[str]) -> str | None:
     """
     best = None
     for delimiter in _DELIMITERS:
-        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        try:
+            widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        except csv.Error:  # e.g. a carriage return inside an unquoted cell
+            continue
         if len(widths) < 2 or widths[0] < 2:
             continue
         if len(widths) == 2:  # a lone line, perhaps cut short: the delimiter splits it too
@@ -126,14 +162,13 @@ def header_delimiter(lines: list[str]) -> str | None:
 def rewrite_as_utf8(
     path: Path, compressed: bool, encoding: str, target: Path, whitespace: bool
 ) -> Path:
-    """Write the file as UTF-8 (tab-separated when it was whitespace-aligned) and return target."""
-    errors = "segmint-latin1" if encoding == "cp1252" else "strict"
+    """Write the file as UTF-8 with LF line ends (tab-separated when it was whitespace-aligned)
+    and return target."""
     with (
         open_binary(path, compressed) as raw,
         open(target, "w", encoding="utf-8", newline="\n") as out,
     ):
-        text = codecs.getreader(encoding)(raw, errors=errors)
-        for line in text:
+        for line in _text_lines(raw, encoding):
             line = line.rstrip("\r\n")
             if whitespace:
                 line = "\t".join(_WHITESPACE_RUN.split(line.strip())) if line.strip() else ""

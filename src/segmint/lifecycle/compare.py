@@ -38,12 +38,21 @@ class Run:
                 raise InputError(f"{folder}: not a Segmint output folder (no {needed.name})")
         try:
             summary = json.loads(summary_file.read_text(encoding="utf-8"))
+            names = segment_names(summary)
+            as_of = summary["input"]["as_of"]
+        except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+            raise InputError(
+                f"{summary_file}: not the summary of a Segmint run ({type(exc).__name__}: {exc})"
+            ) from None
+        if not isinstance(as_of, str):
+            raise InputError(f"{summary_file}: not the summary of a Segmint run (no as_of date)")
+        try:
             customers = pd.read_parquet(
                 table, columns=["customer_id", "segment_id", "segment_name", "monetary"]
             )
         except (ValueError, KeyError, OSError) as exc:
-            raise InputError(f"{folder}: cannot be read ({exc})") from None
-        return cls(folder, customers, segment_names(summary), summary)
+            raise InputError(f"{table}: cannot be read ({exc})") from None
+        return cls(folder, customers, names, summary)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from segmint.model.selection import (
     candidate_ks,
     choose_k,
     count_distinct,
+    eligible_share,
     fit_kmeans,
     nearest_centre,
     one_thread,
@@ -70,6 +71,7 @@ class SegmentModel:
         k_max: int = 10,
         select: str = "davies_bouldin",
         min_segment_share: float = 0.02,
+        min_segment_size: int = 5,
         silhouette_sample_size: int = 5000,
         n_init: int = 10,
         seed: int = 0,
@@ -82,12 +84,17 @@ class SegmentModel:
         self.k_max = k_max
         self.select = select
         self.min_segment_share = min_segment_share
+        self.min_segment_size = min_segment_size
         self.silhouette_sample_size = silhouette_sample_size
         self.n_init = n_init
         self.seed = seed
         self.sample_size = sample_size
 
     # Learning -------------------------------------------------------------------------
+
+    def min_share(self, customers: int) -> float:
+        """Return the share of `customers` every segment of an eligible k must hold."""
+        return eligible_share(self.min_segment_share, self.min_segment_size, customers)
 
     def fit(
         self,
@@ -121,6 +128,7 @@ class SegmentModel:
             else scaling.range
         )
         monetary = customers["monetary"].to_numpy()
+        min_share = self.min_share(len(X))
         ks = candidate_ks(
             self.k, self.k_min, self.k_max, count_distinct(X, enough=(self.k or self.k_max) + 1)
         )
@@ -139,7 +147,7 @@ class SegmentModel:
         # One pass over the silhouette sample's distances serves every k; on a sample, the
         # refined labels too, unless the silhouette itself chooses k.
         later = sample is not None and metric != "silhouette"
-        _FIT.update(model=self, X=X, sample=Xs, monetary=monetary_s,
+        _FIT.update(model=self, X=X, sample=Xs, monetary=monetary_s, min_share=min_share,
                     everyone=sample is not None, score_everyone=score_everyone,
                     silhouette_at=silhouette_at)  # fmt: skip
         with one_thread():
@@ -169,7 +177,7 @@ class SegmentModel:
                 centers = fit_kmeans(X, self.k_, 1, self.seed, init=self.centers_)
                 self.centers_, labels = _order_by_revenue(centers, nearest_centre(X, centers),
                                                           monetary)  # fmt: skip
-                final = score_labels(X, labels, self.centers_, self.min_segment_share)
+                final = score_labels(X, labels, self.centers_, min_share)
                 final_silhouette = None
                 if later:
                     *values, final_silhouette = silhouettes(
@@ -308,12 +316,30 @@ class SegmentModel:
                 np.array(ranges, dtype=np.float64) if all(r is not None for r in ranges) else None
             )
             model.names_ = [s["name"] for s in sorted(data["segments"], key=lambda s: s["id"])]
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"model file is incomplete or damaged ({exc!r})") from None
+        _check_shapes(model)
         model.k_ = len(model.centers_)
         model.metadata_ = {k: data.get(k) for k in ("as_of", "feature_set", "columns")}
         model.warnings_ = []
         return model
+
+
+def _check_shapes(model: SegmentModel) -> None:
+    """Raise InputError unless the model's arrays agree: a k × features centre matrix, one
+    name per centre, finite numbers, positive scales."""
+    k, d = len(model.centers_), len(model.features)
+    problems = [
+        (model.centers_.ndim != 2 or model.centers_.shape != (k, d) or k < 1,
+         f"'centers' must be a list of k rows of {d} numbers"),
+        (len(model.names_) != k, f"'segments' names {len(model.names_)} segment(s) for {k} centres"),
+        (not all(np.isfinite(a).all() for a in (model.centers_, model.mean_, model.scale_)),
+         "a centre, mean or scale is not a finite number"),
+        (bool((model.scale_ <= 0).any()), "a feature's scale is not above 0"),
+    ]  # fmt: skip
+    for failed, why in problems:
+        if failed:
+            raise InputError(f"model file is incomplete or damaged: {why}")
 
 
 def load_model(path: str | Path) -> SegmentModel:
@@ -325,7 +351,12 @@ def load_model(path: str | Path) -> SegmentModel:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InputError(f"{path}: is not a JSON model file") from None
-    return SegmentModel.from_json(data)
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: is not a Segmint model (a JSON object is expected)")
+    try:
+        return SegmentModel.from_json(data)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
 
 
 def revenue_order(revenue: np.ndarray) -> list[int]:
@@ -347,9 +378,9 @@ def _fit_k(k: int) -> tuple[np.ndarray, np.ndarray, KScore]:
     if _FIT["score_everyone"] is not None:
         score = _FIT["score_everyone"](centers)
     elif _FIT["everyone"]:
-        score = score_labels(X, nearest_centre(X, centers), centers, model.min_segment_share)
+        score = score_labels(X, nearest_centre(X, centers), centers, _FIT["min_share"])
     else:
-        score = score_labels(Xs, labels, centers, model.min_segment_share)
+        score = score_labels(Xs, labels, centers, _FIT["min_share"])
     score = replace(score, stability=stability(Xs, k, model.seed))
     return centers, labels[_FIT["silhouette_at"]], score
 

@@ -22,6 +22,15 @@ METRIC_LABELS = {
 }
 
 
+# Why a score can be undefined for a k (its value is then null, shown as "—" with this).
+UNDEFINED = {
+    "davies_bouldin": "needs at least 2 segments holding customers",
+    "silhouette": "needs from 2 to n − 1 segments holding customers",
+    "calinski_harabasz": "needs at least 2 segments holding customers",
+    "stability": "needs at least 2 resamples holding k distinct customers",
+}
+
+
 @dataclass(frozen=True)
 class KScore:
     """The quality of one k's fit, computed over all customers with that k's labels."""
@@ -36,7 +45,10 @@ class KScore:
     stability: float | None = None
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The scores, and under "undefined" the reason of each score that has no value."""
+        scores = asdict(self)
+        undefined = {name: why for name, why in UNDEFINED.items() if scores[name] is None}
+        return {**scores, "undefined": undefined}
 
 
 # Rows per block when measuring distances to centres: a block's few arrays of block × k
@@ -155,10 +167,17 @@ def one_thread() -> Iterator[None]:
         yield
 
 
+def eligible_share(min_segment_share: float, min_segment_size: int, customers: int) -> float:
+    """Return the smallest share of customers every segment of an eligible k must hold: at
+    least --min-segment-share, and at least --min-segment-size customers of `customers`."""
+    return max(min_segment_share, min_segment_size / customers if customers else 0.0)
+
+
 def score_labels(
-    X: np.ndarray, labels: np.ndarray, centers: np.ndarray, min_segment_share: float
+    X: np.ndarray, labels: np.ndarray, centers: np.ndarray, min_share: float
 ) -> KScore:
-    """Return the scores of one labelling over all rows; the silhouette is left to silhouettes()."""
+    """Return the scores of one labelling over all rows; the silhouette is left to silhouettes().
+    min_share: the eligible_share a k's smallest segment must reach."""
     k = len(centers)
     sizes = np.bincount(labels, minlength=k)
     smallest_share = float(sizes.min() / len(labels))
@@ -166,7 +185,7 @@ def score_labels(
     if (sizes > 0).sum() < 2:
         return KScore(k, None, None, None, inertia, smallest_share, False)
     db, ch = davies_bouldin_and_calinski_harabasz(X, labels)
-    eligible = smallest_share >= min_segment_share and (sizes > 0).all()
+    eligible = smallest_share >= min_share and (sizes > 0).all()
     return KScore(k, db, None, _finite(ch), inertia, smallest_share, bool(eligible))
 
 
@@ -281,11 +300,14 @@ def choose_k(scores: list[KScore], metric: str) -> tuple[int, list[str]]:
     warnings: list[str] = []
     pool = [s for s in scores if s.eligible]
     if not pool:
-        pool = scores
+        # The k closest to eligible: those whose smallest segment is the largest.
+        largest = max(s.smallest_share for s in scores)
+        pool = [s for s in scores if s.smallest_share == largest]
         if len(scores) > 1:
             warnings.append(
-                "no k gives every segment the minimum share of customers; "
-                "k was chosen among all candidates"
+                "no k gives every segment the minimum share and number of customers "
+                "(--min-segment-share, --min-segment-size); k was chosen among those whose "
+                "smallest segment is the largest"
             )
     if metric == "stable":
         # The best Davies-Bouldin among the k whose segments are reproducible.
@@ -307,7 +329,7 @@ def choose_k(scores: list[KScore], metric: str) -> tuple[int, list[str]]:
 
 def _stability_warning(scores: list[KScore], chosen: int) -> list[str]:
     value = next((s.stability for s in scores if s.k == chosen), None)
-    if value is None or math.isnan(value) or value >= STABLE:
+    if value is None or value >= STABLE:
         return []
     return [
         f"the chosen k = {chosen} has a stability of {value:.2f} (below {STABLE}): fits on "

@@ -21,22 +21,25 @@ STABLE = 0.75
 
 def stability(
     X: np.ndarray, k: int, seed: int, resamples: int = RESAMPLES, size: int = SAMPLE
-) -> float:
-    """Return the mean pairwise adjusted Rand index of k-means fits on bootstrap samples."""
+) -> float | None:
+    """Return the mean pairwise adjusted Rand index of k-means fits on bootstrap samples;
+    None (undefined: selection.UNDEFINED) when fewer than two samples hold k distinct points."""
     from segmint.model.selection import distinct_rows, fit_kmeans, nearest_centre
 
     n = len(X)
     rng = np.random.default_rng([seed, k])
+    # One K-means seed per resample, within scikit-learn's range whatever the run's seed.
+    seeds = np.random.SeedSequence([seed, k]).generate_state(resamples)
     reference = X[np.sort(rng.choice(n, size, replace=False))] if n > size else X
     labelings = []
     for b in range(resamples):
         drawn = X[rng.choice(n, min(n, size), replace=True)]
         if distinct_rows(drawn) < k:
             continue  # too few distinct customers in this sample for k segments
-        centers = fit_kmeans(drawn, k, n_init=1, seed=seed + b)
+        centers = fit_kmeans(drawn, k, n_init=1, seed=int(seeds[b]))
         labelings.append(nearest_centre(reference, centers))
     if len(labelings) < 2:
-        return float("nan")
+        return None
     pairs = itertools.combinations(labelings, 2)
     return float(np.mean([adjusted_rand_index(a, b, k) for a, b in pairs]))
 

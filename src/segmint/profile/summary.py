@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from segmint.features.rfm import RFM_SEGMENT_NAMES
+from segmint.strict_json import finite_or_none
 
 
 def _share(part: float, whole: float) -> float:
@@ -70,8 +71,9 @@ def segment_figures(
 
 
 def figures_of(segment: Group, all_customers: int, total_revenue: float) -> dict:
-    """Return one segment's size, revenue and mean behaviour from its Group."""
-    means = segment.means
+    """Return one segment's size, revenue and mean behaviour from its Group (a segment
+    without customers, as scoring new data can leave one, has no means: None)."""
+    means = {name: finite_or_none(value) for name, value in segment.means.items()}
     return {
         "customers": segment.customers,
         "share": _share(segment.customers, all_customers),
@@ -125,8 +127,11 @@ def concentration_of(
     return rows
 
 
-def orders_per_year(frequency_mean: float, period_days: float) -> float:
-    """Return orders per customer per year over a period of period_days (at least one day)."""
+def orders_per_year(frequency_mean: float | None, period_days: float) -> float | None:
+    """Return orders per customer per year over a period of period_days (at least one day);
+    None for a segment without customers."""
+    if frequency_mean is None:
+        return None
     return frequency_mean * 365.25 / max(period_days, 1.0)
 
 

@@ -298,6 +298,19 @@ def _plan(summary: dict, customers: pd.DataFrame) -> Section:
     return section
 
 
+def _undefined_scores(rows: list[dict]) -> str:
+    """Return the note saying why a score of the table is "—" (empty when none is)."""
+    reasons: dict[tuple[str, str], list[int]] = {}
+    for row in rows:
+        for metric, why in row.get("undefined", {}).items():
+            reasons.setdefault((metric, why), []).append(row["k"])
+    notes = [
+        f"{METRIC_LABELS.get(metric, metric)} at k = {', '.join(map(str, ks))} {why}"
+        for (metric, why), ks in reasons.items()
+    ]
+    return f"{fmt.MISSING}: undefined here; the " + "; the ".join(notes) + "." if notes else ""
+
+
 def _technical(summary: dict, model_json: dict) -> Section:
     sel = summary["selection"]
     features = tuple(
@@ -345,8 +358,11 @@ def _technical(summary: dict, model_json: dict) -> Section:
             scores,
             "rrrrrrrl",
         ),  # fmt: skip
-        figures.selection_chart(summary),
     )
+    undefined = _undefined_scores(sel["scores"])
+    if undefined:
+        section.add(Paragraph(undefined))
+    section.add(figures.selection_chart(summary))
     _rules_details(section, summary)
     for warning in summary.get("warnings", []):
         section.add(Callout(f"Warning: {warning}."))
@@ -435,6 +451,11 @@ def _selection_rule(sel: dict) -> str:
     return (
         f"{verb} {_metric(sel['metric'])} among the k whose smallest segment holds at least "
         f"{fmt.pct(sel['min_segment_share'])} of customers"
+        + (
+            f" and at least {fmt.whole(sel['min_segment_size'])}"
+            if sel.get("min_segment_size", 0) > 1
+            else ""
+        )
     )
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache
 from importlib import resources
 
 import jinja2
 
+from segmint import strict_json
 from segmint.report.document import Report
 from segmint.report.plotly_figures import figure
 from segmint.templating import environment
@@ -48,7 +48,7 @@ def _script_safe(js: str) -> str:
 
 def _json_in_script(value: object) -> str:
     """Return JSON that can sit inside <script type="application/json"> whatever its strings hold."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = strict_json.dumps(value, compact=True)
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                           ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):  # fmt: skip
         text = text.replace(char, escaped)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 
 from segmint.errors import SegmintError
 from segmint.runs import error_line
-from segmint.settings import CLV_MODELS
+from segmint.settings import CLV_MODELS, MAX_SEED
 from segmint.web import service
 from segmint.web.app import REPORT_CSP
 from segmint.web.forms import RUN_FIELDS
+from segmint.web.responses import StrictJSONResponse
 from segmint.web.store import Run
 from segmint.web.uploads import UploadError
 
@@ -45,14 +46,15 @@ _UPLOAD_SCHEMA = {
         "k": {"type": "integer", "description": "Fix the number of segments."},
         "k_min": {"type": "integer", "default": 3},
         "k_max": {"type": "integer", "default": 10},
-        "seed": {"type": "integer", "default": 0},
+        "seed": {"type": "integer", "default": 0, "minimum": 0, "maximum": MAX_SEED},
         "clv": {"type": "string", "enum": ["auto", "on", "off"], "default": "auto"},
         "clv_model": {"type": "string", "enum": list(CLV_MODELS), "default": "auto"},
         "select": {"type": "string"},
         "as_of": {"type": "string", "format": "date"},
         "date_format": {"type": "string"},
         "keep_duplicates": {"type": "boolean"},
-        "min_segment_share": {"type": "number"},
+        "min_segment_share": {"type": "number", "default": 0.02},
+        "min_segment_size": {"type": "integer", "default": 5},
     },
 }
 
@@ -82,14 +84,14 @@ def _done(run: Run) -> None:
         422: {"description": "Invalid settings"},
     },  # fmt: skip
 )
-async def create_run(request: Request) -> JSONResponse:
+async def create_run(request: Request) -> StrictJSONResponse:
     """Upload the files (multipart) with the run's settings; returns the run's id at once.
 
     The run is queued; poll `GET /api/runs/{id}` until its state is `done` or `failed`."""
     try:
         run, form = await service.receive_upload(request)
     except UploadError as exc:
-        return JSONResponse({"detail": exc.message}, status_code=exc.status)
+        return StrictJSONResponse({"detail": exc.message}, status_code=exc.status)
     unknown = sorted(set(form.fields) - set(RUN_FIELDS))
     try:
         if unknown:
@@ -97,9 +99,9 @@ async def create_run(request: Request) -> JSONResponse:
         settings = service.run_settings(run, form.fields)
     except SegmintError as exc:
         service.discard(run)
-        return JSONResponse({"detail": error_line(str(exc))}, status_code=422)
+        return StrictJSONResponse({"detail": error_line(str(exc))}, status_code=422)
     service.start(request, run, settings)
-    return JSONResponse(service.describe(run), status_code=201)
+    return StrictJSONResponse(service.describe(run), status_code=201)
 
 
 @router.get("/runs", summary="Every run, newest first")

@@ -19,12 +19,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from segmint import __version__
 from segmint.web.pool import RunPool
+from segmint.web.responses import StrictJSONResponse
 from segmint.web.store import RunStore, read_json, write_json_atomically
 
 SESSION_COOKIE = "segmint_session"
@@ -253,6 +254,7 @@ def create_app(
         docs_url=None,  # our own /docs: FastAPI's loads Swagger UI from a CDN
         redoc_url=None,
         lifespan=lifespan,
+        default_response_class=StrictJSONResponse,
     )
     app.state.store = store
     app.state.max_bytes = int(max_upload_mb * 1024 * 1024)
@@ -302,7 +304,7 @@ def authenticated(request: Request) -> bool:
 
 def _refusal(request: Request) -> Response | None:
     if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin(request):
-        return JSONResponse({"detail": "cross-site request refused"}, status_code=403)
+        return StrictJSONResponse({"detail": "cross-site request refused"}, status_code=403)
     path = request.url.path
     if request.app.state.token is not None and "authorization" in request.headers:
         # A bearer token is tried: refused outright after too many wrong ones (guessing).
@@ -315,7 +317,7 @@ def _refusal(request: Request) -> Response | None:
     if path.startswith(PUBLIC_PATHS) or authenticated(request):
         return None
     if path.startswith(("/api/", "/openapi.json")) or request.method != "GET":
-        return JSONResponse(
+        return StrictJSONResponse(
             {"detail": "authentication required: send Authorization: Bearer <token>"},
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
@@ -333,7 +335,7 @@ def retry_after(wait: float) -> int:
 
 def too_many_attempts(wait: float) -> Response:
     seconds = retry_after(wait)
-    return JSONResponse(
+    return StrictJSONResponse(
         {"detail": f"too many wrong tokens from this address: try again in {seconds} s"},
         status_code=429,
         headers={"Retry-After": str(seconds)},

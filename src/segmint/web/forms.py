@@ -15,7 +15,8 @@ from segmint.settings import ROLES, Settings, parse_column_overrides
 TRUE = ("1", "true", "on", "yes")
 FALSE = ("0", "false", "off", "no")
 INTEGERS = {"k": "--k", "k_min": "--k-min", "k_max": "--k-max", "seed": "--seed",
-            "clv_horizon_days": "--clv-horizon-days", "rules_depth": "--rules-depth"}  # fmt: skip
+            "clv_horizon_days": "--clv-horizon-days", "rules_depth": "--rules-depth",
+            "min_segment_size": "--min-segment-size"}  # fmt: skip
 FLOATS = {"min_segment_share": "--min-segment-share", "discount_rate": "--discount-rate"}
 TEXTS = ("feature_set", "select", "transform", "as_of", "date_format", "clv_model")
 RUN_FIELDS = (*INTEGERS, *FLOATS, *TEXTS, "clv", "keep_duplicates", "column", "k_mode")

@@ -23,6 +23,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from segmint import strict_json
+
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 FINISHED = ("done", "failed")
 
@@ -36,7 +38,7 @@ def write_json_atomically(path: Path, data: Any) -> None:
     handle, staging = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out, ensure_ascii=False, indent=1)
+            out.write(strict_json.dumps(data, indent=1))
         os.replace(staging, path)
     except BaseException:
         Path(staging).unlink(missing_ok=True)
