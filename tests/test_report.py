@@ -910,3 +910,21 @@ def test_a_marked_minimum_is_labelled_above_its_point_in_both_renderings():
     axes = {"xaxis": "x", "yaxis": "y"}
     assert _panel(low, axes)[1]["annotations"][0]["ay"] < 0  # plotly: negative is upwards
     assert _panel(high, axes)[1]["annotations"][0]["ay"] > 0
+
+
+def test_undefined_scores_are_explained_under_the_table() -> None:
+    from segmint.model.selection import UNDEFINED
+    from segmint.report.build import _undefined_scores
+
+    rows = [
+        {"k": 3, "undefined": {}},
+        {"k": 4, "undefined": {"stability": UNDEFINED["stability"]}},
+        {"k": 5, "undefined": {"stability": UNDEFINED["stability"],
+                               "silhouette": UNDEFINED["silhouette"]}},
+    ]  # fmt: skip
+    assert _undefined_scores(rows) == (
+        "–: undefined here; the stability at k = 4, 5 needs at least 2 resamples holding k "
+        "distinct customers; the silhouette at k = 5 needs from 2 to n − 1 segments holding "
+        "customers."
+    )
+    assert _undefined_scores(rows[:1]) == ""

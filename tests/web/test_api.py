@@ -184,3 +184,16 @@ def test_form_fields_choose_the_clv_order_model() -> None:
     assert Settings.create(**settings_from_fields({})).clv_model == "auto"
     with pytest.raises(UsageError, match="--clv-model 'gamma': choose one of auto, pareto-nbd"):
         Settings.create(**settings_from_fields({"clv_model": ["gamma"]}))
+
+
+def test_form_fields_set_the_smallest_segment_and_the_seed_within_range() -> None:
+    from segmint.errors import UsageError
+    from segmint.settings import MAX_SEED, Settings
+    from segmint.web.forms import settings_from_fields
+
+    assert Settings.create(**settings_from_fields({})).min_segment_size == 5
+    fields = {"min_segment_size": ["12"], "seed": [str(MAX_SEED)]}
+    settings = Settings.create(**settings_from_fields(fields))
+    assert (settings.min_segment_size, settings.seed) == (12, MAX_SEED)
+    with pytest.raises(UsageError, match=f"--seed {MAX_SEED + 1}: choose a whole number from 0"):
+        Settings.create(**settings_from_fields({"seed": [str(MAX_SEED + 1)]}))
