@@ -14,6 +14,10 @@ from segmint.errors import UsageError
 CLV_MODELS = ("auto", "pareto-nbd", "mbg-nbd", "bg-nbd")
 
 FEATURE_SETS = ("rfm", "value", "full")
+# The longest --clv-horizon-days: beyond a century a customer lifetime means nothing.
+MAX_HORIZON_DAYS = 36_500
+# The most --threads: DuckDB starts them all (100,000 failed: "can't start new thread").
+MAX_THREADS = 1024
 # The largest --seed: scikit-learn's and numpy's legacy generators take 32-bit seeds.
 MAX_SEED = 2**32 - 1
 SELECTION_METRICS = ("davies_bouldin", "silhouette", "calinski_harabasz", "stable")
@@ -121,16 +125,19 @@ class Settings:
             raise UsageError("n_init must be at least 1")
         if self.sample_size < 1000:
             raise UsageError(f"--sample-size {self.sample_size}: must be at least 1000")
-        if self.threads is not None and self.threads < 1:
-            raise UsageError(f"--threads {self.threads}: must be at least 1")
+        if self.threads is not None and not 1 <= self.threads <= MAX_THREADS:
+            raise UsageError(f"--threads {self.threads}: choose from 1 to {MAX_THREADS}")
         if self.memory_limit is not None and not _MEMORY.fullmatch(self.memory_limit.strip()):
             raise UsageError(
                 f"--memory-limit {self.memory_limit!r}: write a size such as 2GB or 500MB"
             )
         if self.rules_depth is not None and not 1 <= self.rules_depth <= 8:
             raise UsageError(f"--rules-depth {self.rules_depth}: choose a depth from 1 to 8")
-        if self.clv_horizon_days < 1:
-            raise UsageError(f"--clv-horizon-days {self.clv_horizon_days}: must be at least 1")
+        if not 1 <= self.clv_horizon_days <= MAX_HORIZON_DAYS:
+            raise UsageError(
+                f"--clv-horizon-days {self.clv_horizon_days}: choose from 1 to "
+                f"{MAX_HORIZON_DAYS} (100 years)"
+            )
         if self.clv_model not in CLV_MODELS:
             raise UsageError(
                 f"--clv-model {self.clv_model!r}: choose one of {', '.join(CLV_MODELS)}"

@@ -334,7 +334,7 @@ def run_options(draw: st.DrawFn, log: Log, valid: bool | None = None) -> list[st
 
     maybe("--k", (2, 3, 4, 7, 12), (-1, 0, 1, "x"))
     maybe("--k-min", (2, 3, 4, 8), (0, 1))
-    maybe("--k-max", (2, 3, 5, 10, 14), (1,))
+    maybe("--k-max", (2, 3, 5, 10, 14, 10**9), (1,))
     maybe("--select", ("davies_bouldin", "silhouette", "calinski_harabasz", "stable"), ("best",))
     maybe("--min-segment-share", (0, 0.02, 0.3, 0.5, 0.99), (1, -0.1, "nan"))
     maybe("--min-segment-size", (0, 1, 5, 50, 10**6), (-1,))
@@ -342,14 +342,14 @@ def run_options(draw: st.DrawFn, log: Log, valid: bool | None = None) -> list[st
     maybe("--feature-set", ("rfm", "value", "full"), ("all",))
     if draw(st.integers(0, 3)) == 0:
         options.extend(["--seed", str(draw(SEEDS if not valid else VALID_SEEDS))])
-    maybe("--sample-size", (1000, 20_000), (999,))
+    maybe("--sample-size", (1000, 20_000, 10**12), (999,))
     maybe("--as-of", ("2011-12-09", "2024-06-30", "1900-01-01", "2500-01-01"), ("09/12/2011", ""))
     maybe("--date-format", tuple(log.date_styles[:1]) or DATE_STYLES, ("%Q", "", "%d"))
-    maybe("--clv-horizon-days", (1, 30, 365, 100_000), (0, -5))
+    maybe("--clv-horizon-days", (1, 30, 365, 36_500), (0, -5, 36_501))
     maybe("--clv-model", ("auto", "pareto-nbd", "mbg-nbd", "bg-nbd"), ("gamma",))
     maybe("--rules-depth", (1, 2, 5, 8), (0, 9))
     maybe("--discount-rate", (0, 0.1, 9.9), (-0.1, 10, "inf"))
-    maybe("--threads", (1, 2), (0,))
+    maybe("--threads", (1, 2, 64), (0, 100_000))
     maybe("--memory-limit", ("1GB", "500MB"), ("lots",))
     if draw(st.integers(0, 4)) == 0:
         options.append(draw(st.sampled_from(("--clv", "--no-clv"))))

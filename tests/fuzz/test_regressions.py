@@ -221,3 +221,25 @@ def test_a_run_folder_is_not_the_output_of_a_command_reading_it(
         assert outcome.code == 2
         assert "writing there would replace the input" in outcome.stderr
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+
+
+@pytest.mark.parametrize(("threads", "code"), [(100_000, 2), (0, 2), (1025, 2), (2, 0)])
+def test_threads_are_bounded(tiny_log: Path, tmp_path: Path, threads: int, code: int) -> None:
+    # --threads 100000 ended in "RuntimeError: can't start new thread".
+    out = tmp_path / "out"
+    args = ["run", str(tiny_log), "--out", str(out), "--quiet", "--threads", str(threads)]
+    outcome = check_command(args, out, OUTPUTS)
+    assert outcome.code == code
+    if code:
+        assert outcome.stderr.strip() == f"error: --threads {threads}: choose from 1 to 1024"
+
+
+def test_the_lifetime_horizon_is_at_most_a_century(tiny_log: Path, tmp_path: Path) -> None:
+    # --clv-horizon-days 100000000 (273,000 years) ran, and wrote a CLV of 7 billion.
+    out = tmp_path / "out"
+    args = ["run", str(tiny_log), "--out", str(out), "--quiet", "--clv-horizon-days"]
+    outcome = check_command([*args, "36501"], out, OUTPUTS)
+    assert outcome.stderr.strip() == (
+        "error: --clv-horizon-days 36501: choose from 1 to 36500 (100 years)"
+    )
+    assert check_command([*args, "36500", "--clv"], out, OUTPUTS).code == 0
