@@ -22,6 +22,18 @@ from segmint.settings import (
 )
 
 
+class OutFolder(click.Path):
+    """--out: a folder path, not empty (an empty one would be the current folder)."""
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        if isinstance(value, str) and not value.strip():
+            self.fail("give the name of a folder", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+OUT_FOLDER = OutFolder(path_type=Path)
+
+
 def reading_options(command: Callable) -> Callable:
     """Add the options that say how to read the log: --column, --date-format, --keep-duplicates."""
     for option in reversed(
@@ -47,7 +59,7 @@ def app() -> None:
 
 @app.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option("--out", required=True, type=OUT_FOLDER, help="Output folder.")
 @click.option("--customers", help="Customer attributes file, joined on customer_id.")
 @click.option("--products", help="Products file, joined on product_id; gives category.")
 @reading_options
@@ -172,7 +184,7 @@ def run(
 @app.command()
 @click.argument("old_dir", type=click.Path(path_type=Path))
 @click.argument("new_dir", type=click.Path(path_type=Path))
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option("--out", required=True, type=OUT_FOLDER, help="Output folder.")
 @click.option("--quiet", is_flag=True, help="No summary line.")
 def compare(old_dir: Path, new_dir: Path, out: Path, quiet: bool) -> None:
     """Compare two runs' output folders: who moved between segments (migration.csv,
@@ -194,7 +206,7 @@ def compare(old_dir: Path, new_dir: Path, out: Path, quiet: bool) -> None:
 @app.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--model", "model_file", required=True, help="model.json of an earlier run.")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option("--out", required=True, type=OUT_FOLDER, help="Output folder.")
 @reading_options
 @click.option("--as-of", help="Reference date YYYY-MM-DD (default: the new data's latest).")
 @click.option("--quiet", is_flag=True, help="No progress output.")
@@ -230,7 +242,7 @@ def score(
 
 @app.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@click.option("--out", required=True, type=OUT_FOLDER, help="Output folder.")
 @click.option(
     "--holdout-days",
     type=int,
@@ -276,9 +288,7 @@ def validate(
 
 
 @app.command()
-@click.option(
-    "--out", type=click.Path(path_type=Path), default=Path("segmint-demo"), show_default=True
-)
+@click.option("--out", type=OUT_FOLDER, default=Path("segmint-demo"), show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def demo(out: Path, quiet: bool) -> None:
     """Run the whole pipeline on the sample data shipped with Segmint."""

@@ -243,3 +243,23 @@ def test_the_lifetime_horizon_is_at_most_a_century(tiny_log: Path, tmp_path: Pat
         "error: --clv-horizon-days 36501: choose from 1 to 36500 (100 years)"
     )
     assert check_command([*args, "36500", "--clv"], out, OUTPUTS).code == 0
+
+
+def test_an_empty_out_is_refused_not_the_current_folder(
+    tiny_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --out "" wrote every output into the current folder.
+    monkeypatch.chdir(tmp_path)
+    outcome = invoke(["run", str(tiny_log), "--out", "", "--quiet"])
+    assert outcome.code == 2
+    assert outcome.stderr.splitlines()[-1] == (
+        "error: Invalid value for '--out': give the name of a folder"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_out_where_no_folder_can_be_made_is_an_error(tiny_log: Path) -> None:
+    # /proc accepts no new folder: making the staging folder there ended in a traceback.
+    outcome = invoke(["run", str(tiny_log), "--out", "/proc/segmint-out", "--quiet"])
+    assert outcome.code == 2
+    assert outcome.stderr.strip().startswith("error: --out /proc/segmint-out: cannot write (")

@@ -117,7 +117,10 @@ def write_staged(out_dir: Path, fill: Callable[[Path], None]) -> Path:
     A failure leaves out_dir as it was; files of out_dir that fill does not write are kept.
     """
     check_output_dir(out_dir)
-    staging = Path(tempfile.mkdtemp(prefix=".segmint-", dir=_existing_ancestor(out_dir)))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".segmint-", dir=_existing_ancestor(out_dir)))
+    except OSError as exc:
+        raise OutputError(f"--out {out_dir}: cannot write ({exc.strerror or exc})") from None
     try:
         _as_if_made_by_mkdir(staging)
         fill(staging)
