@@ -263,3 +263,22 @@ def test_an_out_where_no_folder_can_be_made_is_an_error(tiny_log: Path) -> None:
     outcome = invoke(["run", str(tiny_log), "--out", "/proc/segmint-out", "--quiet"])
     assert outcome.code == 2
     assert outcome.stderr.strip().startswith("error: --out /proc/segmint-out: cannot write (")
+
+
+def test_mixed_line_endings_with_legacy_bytes_past_the_head(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rewrite of a file with mixed line ends trusted the head's UTF-8 verdict and
+    # stopped on a cp1252 byte further on with a UnicodeDecodeError.
+    monkeypatch.setattr(text, "HEAD_BYTES", 64)
+    rows = [f"A{i:03d},2011-01-{1 + i % 28:02d},{10 + i}" for i in range(60)]
+    rows += ["José,2011-01-10,10.00", "José,2011-01-20,5.50"]
+    data = ("customer,date,amount\n" + "\r\n".join(rows) + "\r\n").encode("cp1252")
+    path = tmp_path / "late.csv"
+    path.write_bytes(data)
+    out = tmp_path / "out"
+    outcome = check_command(["run", str(path), "--out", str(out), "--quiet"], out, OUTPUTS)
+    assert outcome.code == 0, outcome.stderr
+    customers = pd.read_parquet(out / "segments.parquet").set_index("customer_id")
+    assert customers.loc["José", "frequency"] == 2
+    assert customers.loc["José", "monetary"] == pytest.approx(15.5)

@@ -163,14 +163,25 @@ def rewrite_as_utf8(
     path: Path, compressed: bool, encoding: str, target: Path, whitespace: bool
 ) -> Path:
     """Write the file as UTF-8 with LF line ends (tab-separated when it was whitespace-aligned)
-    and return target."""
-    with (
-        open_binary(path, compressed) as raw,
-        open(target, "w", encoding="utf-8", newline="\n") as out,
-    ):
-        for line in _text_lines(raw, encoding):
-            line = line.rstrip("\r\n")
-            if whitespace:
-                line = "\t".join(_WHITESPACE_RUN.split(line.strip())) if line.strip() else ""
-            out.write(line.lstrip("\ufeff") + "\n")
+    and return target.
+
+    A file taken as UTF-8 from its head (HEAD_BYTES) with a byte further on that is not
+    UTF-8 is read as cp1252, as the whole-file check (detect_encoding) would have said.
+    """
+    try:
+        with (
+            open_binary(path, compressed) as raw,
+            open(target, "w", encoding="utf-8", newline="\n") as out,
+        ):
+            for line in _text_lines(raw, encoding):
+                line = line.rstrip("\r\n")
+                if whitespace:
+                    line = "\t".join(_WHITESPACE_RUN.split(line.strip())) if line.strip() else ""
+                out.write(line.lstrip("\ufeff") + "\n")
+    except UnicodeDecodeError:
+        if not encoding.startswith("utf-8"):
+            raise
+        return rewrite_as_utf8(path, compressed, "cp1252", target, whitespace)
+    except READ_ERRORS as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from None
     return target
