@@ -452,7 +452,7 @@ def _selection_rule(sel: dict) -> str:
         f"{verb} {_metric(sel['metric'])} among the k whose smallest segment holds at least "
         f"{fmt.pct(sel['min_segment_share'])} of customers"
         + (
-            f" and at least {fmt.whole(sel['min_segment_size'])}"
+            f" and at least {fmt.whole(sel['min_segment_size'])} of them"
             if sel.get("min_segment_size", 0) > 1
             else ""
         )
