@@ -234,3 +234,18 @@ def test_silhouette_rows_are_scikit_learns_seeded_sample() -> None:
         silhouette_score(X, labels, sample_size=300, random_state=7), rel=1e-10
     )
     assert silhouette_rows(50, 300, seed=7).tolist() == list(range(50))
+
+
+def test_fitting_more_segments_than_distinct_points_warns_nobody() -> None:
+    # The fuzz suite saw scikit-learn's ConvergenceWarning ("Number of distinct clusters (4)
+    # found smaller than n_clusters (5)") reach stderr in a run.
+    import warnings
+
+    from segmint.model.selection import fit_kmeans
+
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), 5, axis=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        centers = fit_kmeans(X, 5, n_init=1, seed=0)
+    assert caught == []
+    assert len(np.unique(nearest_centre(X, centers))) == 4

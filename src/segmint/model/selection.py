@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -134,12 +135,18 @@ def fit_kmeans(
 ) -> np.ndarray:
     """Return the centres of a seeded K-means fit with k clusters (from `init` when given)."""
     from sklearn.cluster import KMeans  # imported here: the CLI answers bad input without it
+    from sklearn.exceptions import ConvergenceWarning
 
     if init is not None:
         model = KMeans(n_clusters=k, init=init, n_init=1, random_state=seed, algorithm="lloyd")
     else:
         model = KMeans(n_clusters=k, n_init=n_init, random_state=seed, algorithm="lloyd")
-    return model.fit(X).cluster_centers_
+    with warnings.catch_warnings():
+        # Fewer distinct points than k (a resample of a small log): the fit is scored as it
+        # is (a segment left empty makes the k ineligible); scikit-learn's warning would
+        # only reach the user's terminal as two lines naming a library file.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X).cluster_centers_
 
 
 @contextmanager
