@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from segmint.model.clusterboot import best_jaccard, segment_stability
-from segmint.model.selection import fit_kmeans, nearest_centre
+from segmint.model.kmeans import fit_kmeans, nearest_centre
 
 
 def test_best_jaccard_by_hand() -> None:

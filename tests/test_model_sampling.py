@@ -59,7 +59,7 @@ def test_the_fast_path_is_as_good_as_five_seeded_full_fits(runs: tuple) -> None:
     chosen = next(s for s in fast.summary["selection"]["scores"] if s["k"] == k)
     assert inertia == pytest.approx(chosen["inertia"], rel=1e-9)
     full_inertias, agreements = [], []
-    with threadpool_limits(limits=1):  # faster on few features (see selection.one_thread)
+    with threadpool_limits(limits=1):  # faster on few features (see kmeans.one_thread)
         for seed in range(5):
             model = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(X)
             full_inertias.append(model.inertia_)

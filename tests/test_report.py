@@ -369,7 +369,8 @@ def test_technical_tables(run: Run) -> None:
         "Calinski-Harabasz",
         "inertia",
         "smallest share",
-        "stability",
+        "stability (mean)",
+        "least stable segment",
         "eligible",
     ).rows
     assert len(scores) == len(sel["scores"]) == 3  # k = 3..5
@@ -387,8 +388,13 @@ def test_technical_tables(run: Run) -> None:
         ):
             assert len(cell.split(".")[1]) == places and shows(cell, score[key]), key
         assert shows_percent(row[5], score["smallest_share"])
-        assert shows(row[6], score["stability"]) and 0 < score["stability"] <= 1
-        assert row[7] == ("yes" if score["eligible"] else "no")
+        jaccard = [s["jaccard"] for s in score["segment_stability"]]
+        assert len(jaccard) == score["k"] and all(0 < j <= 1 for j in jaccard)
+        assert shows(row[6], score["stability"]) and score["stability"] == pytest.approx(
+            np.mean(jaccard)
+        )
+        assert shows(row[7], score["least_stable"]) and score["least_stable"] == min(jaccard)
+        assert row[8] == ("yes" if score["eligible"] else "no")
     assert chosen_rows == [sel["chosen_k"]]
     sizes = c["segment_id"].value_counts()
     assert len(sizes) == sel["chosen_k"]
@@ -923,7 +929,7 @@ def test_undefined_scores_are_explained_under_the_table() -> None:
                                "silhouette": UNDEFINED["silhouette"]}},
     ]  # fmt: skip
     assert _undefined_scores(rows) == (
-        "–: undefined here; the stability at k = 4, 5 needs at least 2 resamples holding k "
+        "–: undefined here; the stability at k = 4, 5 needs a resample holding k "
         "distinct customers; the silhouette at k = 5 needs from 2 to n − 1 segments holding "
         "customers."
     )

@@ -8,17 +8,14 @@ import pytest
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
 from segmint.errors import SegmintError
+from segmint.model.kmeans import BLOCK_ROWS, count_distinct, distinct_rows, nearest_centre
 from segmint.model.segment_model import SegmentModel
 from segmint.model.selection import (
-    BLOCK_ROWS,
     KScore,
     candidate_ks,
     choose_k,
-    count_distinct,
     davies_bouldin_and_calinski_harabasz,
-    distinct_rows,
     eligible_share,
-    nearest_centre,
     score_labels,
     silhouette_rows,
     silhouettes,
@@ -241,7 +238,7 @@ def test_fitting_more_segments_than_distinct_points_warns_nobody() -> None:
     # found smaller than n_clusters (5)") reach stderr in a run.
     import warnings
 
-    from segmint.model.selection import fit_kmeans
+    from segmint.model.kmeans import fit_kmeans
 
     X = np.repeat(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), 5, axis=0)
     with warnings.catch_warnings(record=True) as caught:

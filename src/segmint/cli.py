@@ -15,6 +15,7 @@ from segmint.settings import (
     ENGINES,
     FEATURE_SETS,
     MAX_SEED,
+    MIN_STABILITY,
     SELECTION_METRICS,
     TRANSFORMS,
     parse_column_overrides,
@@ -69,7 +70,18 @@ def app() -> None:
 @click.option("--k-min", type=int, default=3, show_default=True)
 @click.option("--k-max", type=int, default=10, show_default=True)
 @click.option(
-    "--select", type=click.Choice(SELECTION_METRICS), default="davies_bouldin", show_default=True
+    "--select",
+    type=click.Choice(SELECTION_METRICS),
+    default="stable",
+    show_default=True,
+    help="stable: the best Davies-Bouldin among the k whose segments are all stable.",
+)
+@click.option(
+    "--min-stability",
+    type=float,
+    default=MIN_STABILITY,
+    show_default=True,
+    help="Mean bootstrap Jaccard similarity a stable segment reaches (0 to 1).",
 )
 @click.option(
     "--min-segment-share",

@@ -12,7 +12,7 @@ lock at the fork would hold it forever in the copy), so the helper exists only t
 otherwise every task is computed in the run when its result is asked for, as without a
 helper. OpenMP work (scikit-learn's K-means) only on one thread: GNU OpenMP cannot start a
 team of threads in a forked copy of a process that had one, so fork inside
-`model.selection.one_thread()`, whose limit the copy inherits (tests/test_helper.py runs
+`model.kmeans.one_thread()`, whose limit the copy inherits (tests/test_helper.py runs
 it after a two-thread K-means).
 """
 

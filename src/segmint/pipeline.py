@@ -26,7 +26,12 @@ from segmint.clv.per_customer import (
     why_not,
 )
 from segmint.errors import InputError, UsageError
-from segmint.features.build import REPEAT_VALUE, customer_features, segment_top_categories
+from segmint.features.build import (
+    REPEAT_VALUE,
+    customer_features,
+    earlier_features,
+    segment_top_categories,
+)
 from segmint.features.clean import clean, release_lines
 from segmint.helper import helper
 from segmint.io.inputs import Lines, open_lines
@@ -39,6 +44,7 @@ from segmint.lifecycle.identity import (
     keep_identities,
     previous_model,
 )
+from segmint.lifecycle.refresh import TOO_SHORT, refit_earlier, refresh_date, refresh_summary
 from segmint.model.feature_sets import clustering_features
 from segmint.model.segment_model import SegmentModel, load_model
 from segmint.profile import summary as figures
@@ -214,10 +220,18 @@ def _run(
             customers = customer_features(
                 con, cleaned.as_of, lines.has("quantity"), lines.has("category")
             )
+            earlier_as_of = None if scoring else refresh_date(cleaned.period_start, cleaned.as_of)
+            earlier = None
+            if earlier_as_of is not None:
+                earlier = earlier_features(
+                    con, earlier_as_of, lines.has("category") and config.feature_set == "full"
+                )
             release_lines(con)
             clv_inputs = ModelInputs.of(customers, customers.pop(REPEAT_VALUE).to_numpy())
         with stage("model"):
             model = model_stage(customers)
+            if not scoring:
+                earlier_fit = refit_earlier(earlier, earlier_as_of, model, TOO_SHORT)
         with lifetime_value_meanwhile(clv_inputs, config, cleaned.as_of) as lifetime_value_result:
             with stage("profile"):
                 previous = None
@@ -259,16 +273,24 @@ def _run(
     inputs_summary = input_summary(
         lines, cleaned, len(customers), int(customers["frequency"].sum()), input_names
     )
+    stability = model.stability_by_segment()
     for entry in segments:
         entry["orders_per_year"] = figures.orders_per_year(
             entry["frequency_mean"], inputs_summary["period_days"]
+        )
+        entry["stability"] = None if stability is None else stability[entry["id"]]
+    selection = None
+    if not scoring:
+        selection = selection_summary(model, config)
+        selection["refresh"] = refresh_summary(
+            earlier_fit, customers, model.labels_, model.k_, config.min_stability
         )
     summary = run_summary(
         config,
         inputs_summary,
         totals=figures.totals(customers),
         features=model.features,
-        selection=None if scoring else selection_summary(model, config),
+        selection=selection,
         segments=segments,
         rfm_segments=figures.rfm_segments(customers),
         revenue_concentration=figures.revenue_concentration(customers),
@@ -344,6 +366,7 @@ def new_model(config: Settings, columns: Sequence[str]) -> SegmentModel:
         k_min=config.k_min,
         k_max=config.k_max,
         select=config.select,
+        min_stability=config.min_stability,
         min_segment_share=config.min_segment_share,
         min_segment_size=config.min_segment_size,
         silhouette_sample_size=config.silhouette_sample_size,
@@ -530,5 +553,7 @@ def selection_summary(model: SegmentModel, config: Settings) -> dict:
         "sampled": model.sampled_,
         "min_segment_share": config.min_segment_share,
         "min_segment_size": config.min_segment_size,
+        "min_stability": config.min_stability,
+        "resamples": model.resamples,
         "scores": [s.as_dict() for s in model.scores_],
     }

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from segmint.errors import UsageError
+from segmint.model.clusterboot import MIN_STABILITY
 
 # `--clv-model`: auto, then the order models (segmint.clv.orders.MODEL_NAMES; docs/clv.md).
 CLV_MODELS = ("auto", "pareto-nbd", "mbg-nbd", "bg-nbd")
@@ -20,7 +21,8 @@ MAX_HORIZON_DAYS = 36_500
 MAX_THREADS = 1024
 # The largest --seed: scikit-learn's and numpy's legacy generators take 32-bit seeds.
 MAX_SEED = 2**32 - 1
-SELECTION_METRICS = ("davies_bouldin", "silhouette", "calinski_harabasz", "stable")
+# `stable`: Davies-Bouldin among the k whose segments are all stable (docs/stability.md).
+SELECTION_METRICS = ("stable", "davies_bouldin", "silhouette", "calinski_harabasz")
 TRANSFORMS = ("auto", "none")
 ENGINES = ("duckdb", "spark")
 ROLES = (
@@ -57,7 +59,9 @@ class Settings:
     k: int | None = None
     k_min: int = 3
     k_max: int = 10
-    select: str = "davies_bouldin"
+    select: str = "stable"
+    min_stability: float = MIN_STABILITY
+    """Mean bootstrap Jaccard similarity every segment of a `stable` k reaches."""
     min_segment_share: float = 0.02
     min_segment_size: int = 5
     """Customers every segment of an eligible k holds at least (with min_segment_share)."""
@@ -115,6 +119,8 @@ class Settings:
                 raise UsageError(f"--k-min {self.k_min}: must be at least 2")
             if self.k_max < self.k_min:
                 raise UsageError(f"--k-max {self.k_max} is below --k-min {self.k_min}")
+        if not 0 <= self.min_stability <= 1:
+            raise UsageError(f"--min-stability {self.min_stability}: must be in [0, 1]")
         if not 0 <= self.min_segment_share < 1:
             raise UsageError(f"--min-segment-share {self.min_segment_share}: must be in [0, 1)")
         if self.min_segment_size < 0:

@@ -16,8 +16,8 @@ from helpers import OUTPUTS, write_csv
 from properties import check_command, check_outputs, invoke
 from segmint.datasets import demo_path
 from segmint.io import text
+from segmint.model.clusterboot import segment_stability
 from segmint.model.selection import UNDEFINED, KScore
-from segmint.model.stability import stability
 from segmint.settings import MAX_SEED
 
 
@@ -54,9 +54,12 @@ def test_a_149_line_day_first_export_runs(tmp_path: Path) -> None:
 
 def test_stability_is_undefined_not_nan_when_no_resample_holds_k_points() -> None:
     X = np.array([[0.0, 0.0]] * 30 + [[1.0, 1.0]] * 30)  # two distinct points
-    assert stability(X, 3, seed=0) is None
-    assert stability(X, 2, seed=0) == pytest.approx(1.0)
-    score = KScore(3, 0.5, None, 10.0, 1.0, 0.2, True, stability=None).as_dict()
+    labels = np.array([0] * 30 + [1] * 30)
+    found = segment_stability(X, np.array([0] * 30 + [1] * 15 + [2] * 15), 3, seed=0)
+    assert found.jaccard == (None, None, None) and found.overall is None
+    assert segment_stability(X, labels, 2, seed=0).jaccard == (1.0, 1.0)
+    score = KScore(3, 0.5, None, 10.0, 1.0, 0.2, True, segment_stability=found).as_dict()
+    assert score["stability"] is None and score["least_stable"] is None
     assert score["undefined"] == {
         "silhouette": UNDEFINED["silhouette"],
         "stability": UNDEFINED["stability"],

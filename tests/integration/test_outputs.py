@@ -184,19 +184,67 @@ def check_model_reproduces(out: Path) -> None:
     assert row["inertia"] == pytest.approx(((X - centers[labels]) ** 2).sum(), rel=REL)
     assert row["smallest_share"] == pytest.approx(np.bincount(labels, minlength=k).min() / n)
 
-    # Selection rule (CONTRACT §4): eligible = smallest share ≥ the minimum; the chosen k has
-    # the lowest Davies-Bouldin among eligible k, ties to the smaller k.
-    assert selection["metric"] == "davies_bouldin"
+    # Selection rule (docs/stability.md): eligible = smallest share ≥ the minimum; the chosen
+    # k has the lowest Davies-Bouldin among the eligible k whose every segment's mean
+    # Jaccard reaches min_stability (else among the most stable), ties to the smaller k.
+    assert selection["metric"] == "stable"
     for s in selection["scores"]:
         assert s["eligible"] == (s["smallest_share"] >= selection["min_segment_share"])
     pool = [s for s in selection["scores"] if s["eligible"]] or selection["scores"]
+    least = {s["k"]: min(x["jaccard"] for x in s["segment_stability"]) for s in pool}
+    stable = [s for s in pool if least[s["k"]] >= selection["min_stability"]]
+    pool = stable or [s for s in pool if least[s["k"]] == max(least.values())]
     assert k == min(pool, key=lambda s: (s["davies_bouldin"], s["k"]))["k"]
+
+    # The delivered segments' stability, measured again from segments.parquet and model.json
+    # (every customer here: the log is below the sample size) with Segmint's own function.
+    from segmint.model.clusterboot import segment_stability
+
+    assert not selection["sampled"]
+    again = segment_stability(X, labels, k, summary["seed"], model["stability"]["resamples"])
+    figures = [s["stability"] for s in summary["segments"]]
+    assert (
+        [f["jaccard"] for f in figures]
+        == list(again.jaccard)
+        == [s["jaccard"] for s in row["segment_stability"]]
+    )
+    assert [f["recovered"] for f in figures] == list(again.recovered)
+    assert [s["stability"] for s in model["segments"]] == figures
+    # ... and with bootstraps of our own (other draws, scikit-learn's K-means, Jaccard from
+    # sets): the same figures within sampling error.
+    ours = clusterboot_by_hand(X, labels, k, resamples=100, seed=12345)
+    for segment, (theirs, mine) in enumerate(zip(again.jaccard, ours, strict=True)):
+        assert abs(theirs - mine) <= 0.1, (segment, theirs, mine)
 
     # Names: one per segment id, unique, the same in the model, the summary and the table.
     names = {s["id"]: s["name"] for s in model["segments"]}
     assert len(set(names.values())) == k
     assert [s["name"] for s in summary["segments"]] == [names[i] for i in range(k)]
     assert (customers["segment_name"] == customers["segment_id"].map(names)).all()
+
+
+def clusterboot_by_hand(
+    X: np.ndarray, labels: np.ndarray, k: int, resamples: int, seed: int
+) -> list[float]:
+    """Hennig's cluster-wise bootstrap written plainly: each segment's mean, over resamples
+    of the customers drawn with replacement, of its best Jaccard similarity to a cluster of
+    K-means refitted on the resample (compared on the distinct customers drawn)."""
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(seed)
+    n = len(X)
+    totals = np.zeros(k)
+    for b in range(resamples):
+        drawn = rng.integers(0, n, n)
+        refit = KMeans(k, n_init=1, random_state=b).fit(X[drawn])
+        present = sorted(set(drawn.tolist()))
+        new = dict(zip(present, refit.predict(X[present]), strict=True))
+        for segment in range(k):
+            a = {i for i in present if labels[i] == segment}
+            totals[segment] += max(
+                len(a & (c := {i for i in present if new[i] == j})) / len(a | c) for j in range(k)
+            )
+    return list(totals / resamples)
 
 
 def test_model_json_and_parquet_alone_reproduce_the_segments(

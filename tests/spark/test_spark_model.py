@@ -10,7 +10,8 @@ from sklearn.cluster import KMeans
 
 from segmint import segment
 from segmint.engines import spark_model
-from segmint.model.selection import davies_bouldin_and_calinski_harabasz, nearest_centre
+from segmint.model.kmeans import nearest_centre
+from segmint.model.selection import davies_bouldin_and_calinski_harabasz
 
 pytestmark = pytest.mark.spark
 

@@ -59,6 +59,7 @@ from segmint.features.build import (
     INTEGER_COLUMNS,
     REPEAT_VALUE,
     customer_features_query,
+    earlier_features_query,
     segment_top_categories,
     tidy_types,
 )
@@ -66,6 +67,7 @@ from segmint.features.clean import clean
 from segmint.io.inputs import open_lines
 from segmint.lifecycle.compare import key_moves, matrix_of_pairs, segment_names
 from segmint.lifecycle.identity import check_previous, keep_identities, previous_model
+from segmint.lifecycle.refresh import TOO_SHORT, refit_earlier, refresh_date, refresh_summary
 from segmint.model.feature_sets import transform_of
 from segmint.model.sampling import sample_order
 from segmint.model.segment_model import SegmentModel, revenue_order
@@ -190,8 +192,13 @@ def _run(spark: Any, inputs: list[str], config: Settings, stages: _Stages) -> Sp
         customers = _typed(spark.sql(to_spark(query)).drop(*dropped)).cache()
         customers.createOrReplaceTempView("customers")
         n = customers.count()
+        earlier_as_of = refresh_date(cleaned.period_start, cleaned.as_of)
+        earlier = None
+        if earlier_as_of is not None:
+            earlier = _earlier(engine, earlier_as_of, config, lines.has("category"))
     with stages("model"):
         model, sample = _fit(spark, engine, customers, n, config, stages.sub("model"))
+        earlier_fit = refit_earlier(earlier, earlier_as_of, model, TOO_SHORT)
         segmented = _segmented(customers, model)
         previous = None
         if config.previous:  # ids and names kept from an earlier run (lifecycle.identity)
@@ -229,6 +236,9 @@ def _run(spark: Any, inputs: list[str], config: Settings, stages: _Stages) -> Sp
     summary = _summary(engine, config, lines, cleaned, model, segments, everyone, rules,
                        lifetime, stages.timings, inputs, len(sample),
                        previous.summary if previous is not None else None)  # fmt: skip
+    summary["selection"]["refresh"] = refresh_summary(
+        earlier_fit, sample, model.labels_, model.k_, config.min_stability
+    )
     sample_table = sample.copy()
     sample_table.insert(1, "segment_id", model.labels_.astype("int64"))
     sample_table.insert(2, "segment_name", [model.names_[i] for i in model.labels_])
@@ -355,6 +365,21 @@ def _fit(
     model.scores_ = model.with_final_score(final, model.labels_, model.scaled(sample))
     model.sampled_ = len(sample) < n
     return model, sample
+
+
+def _earlier(
+    engine: SparkConnection, as_of: dt.date, config: Settings, has_category: bool
+) -> pd.DataFrame:
+    """Return the customers' features as of the refresh test's earlier date: on the driver,
+    the seeded sample of them (as a run on that date would have drawn it)."""
+    query = earlier_features_query(engine, as_of, has_category and config.feature_set == "full")
+    query = (
+        f"SELECT * FROM ({query}) AS earlier "
+        f"ORDER BY {sample_order(config.seed)} LIMIT {int(config.sample_size)}"
+    )
+    frame = engine.execute(query).df()
+    frame["customer_id"] = frame["customer_id"].astype(object)
+    return frame.sort_values("customer_id", kind="stable").reset_index(drop=True)
 
 
 def _sample(engine: SparkConnection, n: int, config: Settings) -> pd.DataFrame:
@@ -606,10 +631,12 @@ def _summary(
     n = everyone.customers
     inputs_summary = input_summary(lines, cleaned, n, everyone.orders)
     inputs_summary["files"] = inputs
+    stability = model.stability_by_segment()
     for entry in segments:
         entry["orders_per_year"] = figures.orders_per_year(
             entry["frequency_mean"], inputs_summary["period_days"]
         )
+        entry["stability"] = None if stability is None else stability[entry["id"]]
     selection = selection_summary(model, config)
     selection["sample_size"] = sample_size
     selection["sampled"] = sample_size < n

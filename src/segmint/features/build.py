@@ -129,6 +129,57 @@ def customer_features_query(
             "CAST(NULL AS DECIMAL(38, 12)) AS gross_spend WHERE FALSE"
         )
     shares = share_columns(top_categories(con)) if has_category else {}
+    features_sql = features_query(as_of, shares, has_category)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE customer_features AS {features_sql}")
+    dropped = []
+    if not has_quantity:
+        dropped += list(QUANTITY_FEATURES)
+    if not has_category:
+        dropped.append("n_categories")
+    return render("rfm", rfm_map=rfm_map_values_sql()), dropped
+
+
+def earlier_features(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, has_category: bool
+) -> pd.DataFrame:
+    """Return the customers' features as of an earlier date (earlier_features_query)."""
+    frame = con.sql(earlier_features_query(con, as_of, has_category)).to_arrow_table().to_pandas()
+    frame["customer_id"] = frame["customer_id"].astype(object)
+    return frame
+
+
+def earlier_features_query(con: Any, as_of: dt.date, has_category: bool) -> str:
+    """Return the query of the features as of an earlier date within the log (the refresh
+    test, lifecycle/refresh.py): the customers with an order by then, from the kept orders
+    up to then, with today's share columns. Reads `clean_orders`; with categories, also the
+    kept lines (`classified_lines`) for the spend by category up to then."""
+    day = f"DATE '{as_of.isoformat()}'"
+    orders = (
+        f"(SELECT * FROM clean_orders WHERE CAST(first_ts AS DATE) <= {day} AND customer_id IN "
+        f"(SELECT customer_id FROM clean_orders "
+        f"WHERE NOT is_return AND CAST(first_ts AS DATE) <= {day}))"
+    )
+    spend = "customer_category_spend"
+    shares = share_columns(top_categories(con)) if has_category else {}
+    if has_category:
+        spend = (
+            "(SELECT customer_id, category, sum(line_amount) AS gross_spend "
+            "FROM classified_lines WHERE drop_reason IS NULL AND NOT is_return "
+            f"AND category IS NOT NULL AND CAST(ts AS DATE) <= {day} "
+            "GROUP BY customer_id, category)"
+        )
+    return features_query(as_of, shares, has_category, orders, spend)
+
+
+def features_query(
+    as_of: dt.date,
+    shares: dict[str, str],
+    has_category: bool,
+    orders: str = "clean_orders",
+    category_spend: str = "customer_category_spend",
+) -> str:
+    """Return the query of the features (CONTRACT §3) as of a date, from an order table and a
+    customer × category spend table; `shares`: category → its share column."""
     sums, columns = [], []
     gross = "CAST(gross_value AS DOUBLE)"
     for i, (category, column) in enumerate(shares.items()):
@@ -147,19 +198,14 @@ def customer_features_query(
             ", CASE WHEN gross_value = 0 THEN 0.0 ELSE "
             f"CAST(gross_value - coalesce(share_sum_listed, 0) AS DOUBLE) / {gross} END AS share_other"
         )
-    features_sql = render(
+    return render(
         "features",
         as_of=f"DATE '{as_of.isoformat()}'",
+        orders=orders,
+        category_spend=category_spend,
         share_sums="\n        ".join(sums),
         share_columns="\n    ".join(columns),
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE customer_features AS {features_sql}")
-    dropped = []
-    if not has_quantity:
-        dropped += list(QUANTITY_FEATURES)
-    if not has_category:
-        dropped.append("n_categories")
-    return render("rfm", rfm_map=rfm_map_values_sql()), dropped
 
 
 # Whole-number columns of the per-customer table (int64 in every engine's output).

@@ -15,9 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from segmint.model.kmeans import distinct_rows, fit_kmeans, nearest_centre
+
 RESAMPLES = 20
 # A segment comes back in a resample when its best Jaccard similarity reaches this (Hennig).
 RECOVERED = 0.5
+# A segment is stable when its mean Jaccard similarity reaches this (--min-stability):
+# Hennig reads 0.6–0.75 as "patterns, but which points belong is uncertain", and below
+# 0.5 as a segment that dissolves. The `stable` rule chooses k among those whose every
+# segment reaches it; the report calls a segment below it fragile.
+MIN_STABILITY = 0.6
 
 
 @dataclass(frozen=True)
@@ -35,13 +42,35 @@ class SegmentStability:
         values = [j for j in self.jaccard if j is not None]
         return float(np.mean(values)) if values else None
 
-    def as_dict(self) -> dict:
-        return {
-            "jaccard": list(self.jaccard),
-            "recovered": list(self.recovered),
-            "resamples": list(self.resamples),
-            "overall": self.overall,
-        }
+    @property
+    def least(self) -> float | None:
+        """The smallest segment figure; None when a segment has none (it cannot be stable)."""
+        if not self.jaccard or any(j is None for j in self.jaccard):
+            return None
+        return min(j for j in self.jaccard if j is not None)
+
+    def all_stable(self, min_stability: float) -> bool:
+        """Whether every segment's mean Jaccard similarity reaches min_stability."""
+        least = self.least
+        return least is not None and least >= min_stability
+
+    def reordered(self, order: np.ndarray | list[int]) -> SegmentStability:
+        """Return the figures of segments renumbered so that new segment j is old order[j]."""
+        return SegmentStability(
+            tuple(self.jaccard[i] for i in order),
+            tuple(self.recovered[i] for i in order),
+            tuple(self.resamples[i] for i in order),
+        )
+
+    def segments(self) -> list[dict]:
+        """One entry per segment id: its mean Jaccard similarity, the resamples in which it
+        came back and the resamples that drew a customer of it."""
+        return [
+            {"segment": i, "jaccard": j, "recovered": r, "resamples": n}
+            for i, (j, r, n) in enumerate(
+                zip(self.jaccard, self.recovered, self.resamples, strict=True)
+            )
+        ]
 
 
 def best_jaccard(old: np.ndarray, new: np.ndarray, k_old: int, k_new: int) -> np.ndarray:
@@ -61,22 +90,27 @@ def segment_stability(
     """Return the cluster-wise bootstrap stability of the segments `labels` (0..k-1) of the
     rows of X: `resamples` draws of len(X) rows with replacement, K-means (k-means++, one
     start, a seed per draw from SeedSequence([seed, k])) on each draw, each drawn row
-    labelled by the nearest centre of the refit."""
-    from segmint.model.selection import fit_kmeans, nearest_centre
+    labelled by the nearest centre of the refit.
 
+    A draw is fitted as its distinct rows weighted by how often each was drawn: the same
+    K-means problem as the draw with its repeats (k-means++ and Lloyd's steps weigh a row
+    as that many copies), on about 63% of the rows.
+    """
     n = len(X)
     sequence = np.random.SeedSequence([seed, k])
     draw_seed, fit_seeds = sequence.spawn(1)[0], sequence.generate_state(resamples)
     rng = np.random.default_rng(draw_seed)
     totals, recovered, counted = np.zeros(k), np.zeros(k, dtype=int), np.zeros(k, dtype=int)
     for b in range(resamples):
-        drawn = rng.integers(0, n, size=n)
-        present = np.unique(drawn)
-        if len(np.unique(X[present], axis=0)) < k:
+        copies = np.bincount(rng.integers(0, n, size=n), minlength=n)
+        present = np.flatnonzero(copies)
+        drawn = X[present]
+        if distinct_rows(drawn) < k:
             continue  # too few distinct customers drawn for k segments
-        centers = fit_kmeans(X[drawn], k, n_init=1, seed=int(fit_seeds[b]))
+        centers = fit_kmeans(drawn, k, n_init=1, seed=int(fit_seeds[b]),
+                             weights=copies[present].astype(np.float64))  # fmt: skip
         old = labels[present]
-        best = best_jaccard(old, nearest_centre(X[present], centers), k, k)
+        best = best_jaccard(old, nearest_centre(drawn, centers), k, k)
         held = np.bincount(old, minlength=k) > 0
         totals[held] += best[held]
         recovered[held] += best[held] >= RECOVERED

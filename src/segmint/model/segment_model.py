@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections.abc import Callable
@@ -14,22 +15,20 @@ import pandas as pd
 
 from segmint.errors import InputError, UsageError
 from segmint.helper import from_both_ends
+from segmint.model.clusterboot import MIN_STABILITY, RESAMPLES, segment_stability
 from segmint.model.feature_sets import apply_transform, transform_of
+from segmint.model.kmeans import count_distinct, fit_kmeans, nearest_centre, one_thread
 from segmint.model.sampling import sample_positions
 from segmint.model.selection import (
     KScore,
     candidate_ks,
     choose_k,
-    count_distinct,
     eligible_share,
-    fit_kmeans,
-    nearest_centre,
-    one_thread,
+    fragile_warning,
     score_labels,
     silhouette_rows,
     silhouettes,
 )
-from segmint.model.stability import stability
 from segmint.progress import time_left
 
 MODEL_FORMAT = "segmint-model"
@@ -69,13 +68,15 @@ class SegmentModel:
         k: int | None = None,
         k_min: int = 3,
         k_max: int = 10,
-        select: str = "davies_bouldin",
+        select: str = "stable",
+        min_stability: float = MIN_STABILITY,
         min_segment_share: float = 0.02,
         min_segment_size: int = 5,
         silhouette_sample_size: int = 5000,
         n_init: int = 10,
         seed: int = 0,
         sample_size: int = 20_000,
+        resamples: int = RESAMPLES,
     ) -> None:
         self.features = features
         self.transform = transform
@@ -83,12 +84,19 @@ class SegmentModel:
         self.k_min = k_min
         self.k_max = k_max
         self.select = select
+        self.min_stability = min_stability
         self.min_segment_share = min_segment_share
         self.min_segment_size = min_segment_size
         self.silhouette_sample_size = silhouette_sample_size
         self.n_init = n_init
         self.seed = seed
         self.sample_size = sample_size
+        self.resamples = resamples  # of each k's stability (0: not measured)
+
+    def get_params(self) -> dict[str, Any]:
+        """Return the constructor's parameters by name (as scikit-learn's estimators do)."""
+        names = inspect.signature(type(self).__init__).parameters
+        return {name: getattr(self, name) for name in names if name != "self"}
 
     # Learning -------------------------------------------------------------------------
 
@@ -139,7 +147,7 @@ class SegmentModel:
         rows = np.arange(len(X)) if sample is None else sample  # the rows k is chosen on
         Xs, monetary_s = X[rows], monetary[rows]
         silhouette_at = silhouette_rows(len(Xs), self.silhouette_sample_size, self.seed)
-        fits: dict[int, np.ndarray] = {}
+        fits: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # k → centres, sample labels
         scores: list[KScore] = []
         silhouette_labels: list[np.ndarray] = []
         clock = _Clock(len(ks), progress)
@@ -148,8 +156,7 @@ class SegmentModel:
         # refined labels too, unless the silhouette itself chooses k.
         later = sample is not None and metric != "silhouette"
         _FIT.update(model=self, X=X, sample=Xs, monetary=monetary_s, min_share=min_share,
-                    everyone=sample is not None, score_everyone=score_everyone,
-                    silhouette_at=silhouette_at)  # fmt: skip
+                    everyone=sample is not None, score_everyone=score_everyone)  # fmt: skip
         with one_thread():
             # The k are fitted from both ends at once: a helper process (forked here, inside
             # the one-thread limit, which it inherits) from the largest, this one from the
@@ -158,18 +165,18 @@ class SegmentModel:
                 with from_both_ends(_fit_k, ks, fork=score_everyone is None) as fitted:
                     for i, k in enumerate(ks):
                         clock.tick(f"k = {k}")
-                        centers, labels_at, score = fitted(i)
-                        fits[k] = centers
+                        centers, sample_labels, score = fitted(i)
+                        fits[k] = centers, sample_labels
                         scores.append(score)
-                        silhouette_labels.append(labels_at)
+                        silhouette_labels.append(sample_labels[silhouette_at])
             finally:
                 _FIT.clear()
             if not later:
                 values = silhouettes(Xs[silhouette_at], silhouette_labels)
                 scores = [replace(s, silhouette=v) for s, v in zip(scores, values, strict=True)]
-        self.k_, self.warnings_ = choose_k(scores, metric)
+        self.k_, self._choice_warnings = choose_k(scores, metric, self.min_stability)
         self.scores_ = scores
-        self.centers_ = fits[self.k_]
+        self.centers_, self._sample_labels = fits[self.k_]
         if sample is not None:
             if progress is not None:
                 progress(f"refining k = {self.k_} on all {len(X):,} customers")
@@ -188,6 +195,7 @@ class SegmentModel:
             self.scores_ = self.with_final_score(final, labels[rows], Xs, final_silhouette)
         self.labels_ = nearest_centre(X, self.centers_)
         self.names_ = [f"Segment {i}" for i in range(self.k_)]
+        self._warn()
         return self
 
     def with_final_score(
@@ -199,15 +207,51 @@ class SegmentModel:
     ) -> list[KScore]:
         """Return the scores with the chosen k's row replaced by the final fit's scores over
         every customer; its silhouette from the final labels of the sample's silhouette rows
-        (the same rows in every engine; computed here unless given), its stability as
-        measured on the sample."""
+        (the same rows in every engine; computed here unless given), its segments' stability
+        from the final labels of the sample (measured again unless they are the labels the
+        chosen k's stability was measured on). Also sets the warnings about fragile segments."""
         if silhouette is None:
             rows = silhouette_rows(len(sample_X), self.silhouette_sample_size, self.seed)
             (silhouette,) = silhouettes(sample_X[rows], [sample_labels[rows]])
-        return [
-            replace(final, silhouette=silhouette, stability=s.stability) if s.k == self.k_ else s
+        chosen = next(s for s in self.scores_ if s.k == self.k_)
+        stability = chosen.segment_stability
+        if stability is not None and not np.array_equal(sample_labels, self._sample_labels):
+            stability = segment_stability(
+                sample_X, sample_labels, self.k_, self.seed, self.resamples
+            )
+            self._sample_labels = sample_labels
+        scores = [
+            replace(final, silhouette=silhouette, segment_stability=stability)
+            if s.k == self.k_
+            else s
             for s in self.scores_
         ]
+        self.scores_ = scores
+        self._warn()
+        return scores
+
+    def _warn(self) -> None:
+        """Set warnings_: those of the choice of k, and the delivered segments' fragility."""
+        chosen = next(s for s in self.scores_ if s.k == self.k_)
+        metric = "davies_bouldin" if self.k is not None else self.select
+        self.warnings_ = self._choice_warnings + fragile_warning(
+            chosen, self.min_stability, metric, fixed=self.k is not None
+        )
+
+    def stability_by_segment(self) -> list[dict] | None:
+        """Return, per segment id, the delivered segment's stability (None: not measured,
+        or a model read from model.json)."""
+        if not hasattr(self, "scores_"):
+            return None
+        chosen = next(s for s in self.scores_ if s.k == self.k_)
+        found = chosen.segment_stability
+        if found is None:
+            return None
+        return [
+            {**entry, "stable": entry["jaccard"] is not None
+             and entry["jaccard"] >= self.min_stability}
+            for entry in found.segments()
+        ]  # fmt: skip
 
     def _sample_rows(self, X: np.ndarray, ids: Any, k_max: int) -> np.ndarray | None:
         """Return the seeded sample of rows that k is chosen on, or None for all rows."""
@@ -224,6 +268,12 @@ class SegmentModel:
         self.centers_ = self.centers_[order]
         self.names_ = list(names)
         self.labels_ = self.predict(customers)
+        self.scores_ = [
+            replace(s, segment_stability=s.segment_stability.reordered(order))
+            if s.k == self.k_ and s.segment_stability is not None
+            else s
+            for s in self.scores_
+        ]
 
     # Using ----------------------------------------------------------------------------
 
@@ -270,6 +320,7 @@ class SegmentModel:
     def to_json(self, **metadata: Any) -> dict:
         """Return the model as a JSON-ready dict (CONTRACT §5), with metadata such as as_of and columns."""
         self._check_fitted()
+        stability = self.stability_by_segment()
         return {
             "format": MODEL_FORMAT,
             "version": MODEL_VERSION,
@@ -288,10 +339,25 @@ class SegmentModel:
                 )
             ],  # fmt: skip
             "centers": [[float(v) for v in row] for row in self.centers_],
-            "segments": [{"id": i, "name": n} for i, n in enumerate(self.names_)],
+            "segments": [
+                {"id": i, "name": n} | ({} if stability is None else {"stability": stability[i]})
+                for i, n in enumerate(self.names_)
+            ],
             "columns": metadata.get("columns", {}),
             "seed": self.seed,
             "k": self.k_,
+            "stability": None if stability is None else self._stability_method(),
+        }
+
+    def _stability_method(self) -> dict:
+        """How the segments' stability was measured: enough to measure it again from the
+        segments table (docs/stability.md)."""
+        return {
+            "method": "cluster-wise bootstrap (Hennig): mean best Jaccard similarity",
+            "resamples": self.resamples,
+            "min_stability": self.min_stability,
+            # The customers it was measured on: all, or the seeded sample k was chosen on.
+            "sample_size": self.sample_size if getattr(self, "sampled_", False) else None,
         }
 
     @classmethod
@@ -370,8 +436,9 @@ _FIT: dict[str, Any] = {}
 
 
 def _fit_k(k: int) -> tuple[np.ndarray, np.ndarray, KScore]:
-    """Fit k on the sample in _FIT; return its centres (ordered by revenue), the labels of
-    the silhouette rows and its scores (over every customer when the sample is not all)."""
+    """Fit k on the sample in _FIT; return its centres (ordered by revenue), the sample's
+    labels and its scores (over every customer when the sample is not all), with the
+    stability of its segments on the sample."""
     model, X, Xs = _FIT["model"], _FIT["X"], _FIT["sample"]
     centers = fit_kmeans(Xs, k, model.n_init, model.seed)
     centers, labels = _order_by_revenue(centers, nearest_centre(Xs, centers), _FIT["monetary"])
@@ -381,8 +448,11 @@ def _fit_k(k: int) -> tuple[np.ndarray, np.ndarray, KScore]:
         score = score_labels(X, nearest_centre(X, centers), centers, _FIT["min_share"])
     else:
         score = score_labels(Xs, labels, centers, _FIT["min_share"])
-    score = replace(score, stability=stability(Xs, k, model.seed))
-    return centers, labels[_FIT["silhouette_at"]], score
+    if model.resamples:
+        score = replace(
+            score, segment_stability=segment_stability(Xs, labels, k, model.seed, model.resamples)
+        )
+    return centers, labels, score
 
 
 def _order_by_revenue(

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from segmint.errors import UsageError
-from segmint.model.stability import STABLE
+from segmint.model.clusterboot import MIN_STABILITY, RESAMPLES, SegmentStability
+from segmint.model.kmeans import squared_distances
 
 MAXIMISED = ("silhouette", "calinski_harabasz")
 # How people write each metric's name (the report and every message use these).
 METRIC_LABELS = {
-    "stable": "Davies-Bouldin among stable k",
+    "stable": "Davies-Bouldin among the k whose segments are all stable",
     "davies_bouldin": "Davies-Bouldin",
     "silhouette": "silhouette",
     "calinski_harabasz": "Calinski-Harabasz",
@@ -28,13 +26,14 @@ UNDEFINED = {
     "davies_bouldin": "needs at least 2 segments holding customers",
     "silhouette": "needs from 2 to n − 1 segments holding customers",
     "calinski_harabasz": "needs at least 2 segments holding customers",
-    "stability": "needs at least 2 resamples holding k distinct customers",
+    "stability": "needs a resample holding k distinct customers",
 }
 
 
 @dataclass(frozen=True)
 class KScore:
-    """The quality of one k's fit, computed over all customers with that k's labels."""
+    """The quality of one k's fit, computed over all customers with that k's labels; its
+    segments' stability from the cluster-wise bootstrap (model/clusterboot.py)."""
 
     k: int
     davies_bouldin: float | None
@@ -43,70 +42,40 @@ class KScore:
     inertia: float
     smallest_share: float
     eligible: bool
-    stability: float | None = None
+    segment_stability: SegmentStability | None = None
+
+    @property
+    def stability(self) -> float | None:
+        """The mean of the segments' mean Jaccard similarities (None: not measured)."""
+        return None if self.segment_stability is None else self.segment_stability.overall
+
+    def all_stable(self, min_stability: float) -> bool:
+        """Whether every segment reaches min_stability."""
+        return self.segment_stability is not None and self.segment_stability.all_stable(
+            min_stability
+        )
 
     def as_dict(self) -> dict:
-        """The scores, and under "undefined" the reason of each score that has no value."""
-        scores = asdict(self)
+        """The scores, each segment's stability, and under "undefined" the reason of each
+        score that has no value."""
+        scores = {
+            "k": self.k,
+            "davies_bouldin": self.davies_bouldin,
+            "silhouette": self.silhouette,
+            "calinski_harabasz": self.calinski_harabasz,
+            "inertia": self.inertia,
+            "smallest_share": self.smallest_share,
+            "eligible": self.eligible,
+            "stability": self.stability,
+            "least_stable": None
+            if self.segment_stability is None
+            else self.segment_stability.least,
+            "segment_stability": None
+            if self.segment_stability is None
+            else self.segment_stability.segments(),
+        }
         undefined = {name: why for name, why in UNDEFINED.items() if scores[name] is None}
         return {**scores, "undefined": undefined}
-
-
-# Rows per block when measuring distances to centres: a block's few arrays of block × k
-# floats stay in the processor's cache (1 << 15 rows: 0.084 s → 0.048 s for 600,000 × 10).
-BLOCK_ROWS = 1 << 15
-
-
-def nearest_centre(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Return, for each row of X, the index of its nearest centre (ties: lowest index)."""
-    labels = np.empty(len(X), dtype=np.int64)
-    for start in range(0, len(X), BLOCK_ROWS):
-        labels[start : start + BLOCK_ROWS] = squared_distances(
-            X[start : start + BLOCK_ROWS], centers
-        ).argmin(axis=1)
-    return labels
-
-
-def squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Return the n × k squared distances, summed feature by feature.
-
-    The exact differences avoid the cancellation of the |x|² − 2x·c + |c|² shortcut near
-    ties, and summing in feature order gives the same bits as ((x − c) ** 2).sum().
-    """
-    distances = np.empty((len(X), len(centers)))
-    diff = np.empty_like(distances)
-    for j in range(X.shape[1]):
-        np.subtract(X[:, j, None], centers[None, :, j], out=diff)
-        if j:
-            diff *= diff
-            distances += diff
-        else:
-            np.multiply(diff, diff, out=distances)
-    return distances
-
-
-def count_distinct(X: np.ndarray, enough: int | None = None) -> int:
-    """Return the number of distinct points (rows) of X.
-
-    With `enough`, a shortcut: when the first 100,000 rows already hold that many distinct
-    points, return their count (the caller only needs to know that there are enough).
-    """
-    head = X[:100_000]
-    if enough is not None and len(X) > len(head):
-        distinct = distinct_rows(head)
-        if distinct >= enough:
-            return distinct
-    return distinct_rows(X)
-
-
-def distinct_rows(X: np.ndarray) -> int:
-    """Return the number of distinct rows of X (floats, no NaN), as np.unique(X, axis=0) would.
-
-    Each row is compared as one block of bytes (3.5× faster than np.unique's axis=0); + 0.0
-    turns -0.0 into 0.0, the only two equal floats with different bytes.
-    """
-    rows = np.ascontiguousarray(X, dtype=np.float64) + 0.0
-    return len(np.unique(rows.view(np.dtype((np.void, 8 * rows.shape[1])))))
 
 
 def candidate_ks(k: int | None, k_min: int, k_max: int, n_distinct: int) -> list[int]:
@@ -128,50 +97,6 @@ def candidate_ks(k: int | None, k_min: int, k_max: int, n_distinct: int) -> list
             f"customer point(s), so at most {at_most} {segments}; {remedy}"
         )
     return list(range(k_min, top + 1))
-
-
-def fit_kmeans(
-    X: np.ndarray, k: int, n_init: int, seed: int, init: np.ndarray | None = None
-) -> np.ndarray:
-    """Return the centres of a seeded K-means fit with k clusters (from `init` when given)."""
-    from sklearn.cluster import KMeans  # imported here: the CLI answers bad input without it
-    from sklearn.exceptions import ConvergenceWarning
-
-    if init is not None:
-        model = KMeans(n_clusters=k, init=init, n_init=1, random_state=seed, algorithm="lloyd")
-    else:
-        model = KMeans(n_clusters=k, n_init=n_init, random_state=seed, algorithm="lloyd")
-    with warnings.catch_warnings():
-        # Fewer distinct points than k (a resample of a small log): the fit is scored as it
-        # is (a segment left empty makes the k ineligible); scikit-learn's warning would
-        # only reach the user's terminal as two lines naming a library file.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(X).cluster_centers_
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run scikit-learn's K-means and metrics on one thread.
-
-    On a few features its OpenMP threads mostly wait on each other (measured on 2 cores:
-    50,000 customers × k = 3..10, 2.7 s on one thread, 47 s on two), and a fixed thread
-    count gives the same result on every machine. Entered once per fit: each entry costs
-    ~0.1 s of library introspection.
-
-    threadpoolctl limits only the libraries already loaded: scikit-learn's OpenMP runtime
-    is loaded first (the run's background import finished, or done here). Entered while
-    that import was still under way, the limit missed it, and a small log's model stage
-    ran on two threads (cdnow: 2.0 s, and up to 27 s with a forked helper fitting too).
-    """
-    from threadpoolctl import threadpool_limits
-
-    from segmint import preload
-
-    preload.finish()
-    import sklearn.cluster  # noqa: F401  (loads the OpenMP runtime to be limited)
-
-    with threadpool_limits(limits=1):
-        yield
 
 
 def eligible_share(min_segment_share: float, min_segment_size: int, customers: int) -> float:
@@ -302,8 +227,13 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def choose_k(scores: list[KScore], metric: str) -> tuple[int, list[str]]:
-    """Return the chosen k and any warnings: best metric among eligible k, ties to the smaller k."""
+def choose_k(
+    scores: list[KScore], metric: str, min_stability: float = MIN_STABILITY
+) -> tuple[int, list[str]]:
+    """Return the chosen k and any warnings: the best metric among eligible k, ties to the
+    smaller k. `stable`: the best Davies-Bouldin among the eligible k whose every segment
+    reaches min_stability; when none does, among the most stable eligible k (the largest
+    least-stable segment)."""
     warnings: list[str] = []
     pool = [s for s in scores if s.eligible]
     if not pool:
@@ -317,31 +247,55 @@ def choose_k(scores: list[KScore], metric: str) -> tuple[int, list[str]]:
                 "smallest segment is the largest"
             )
     if metric == "stable":
-        # The best Davies-Bouldin among the k whose segments are reproducible.
-        stable = [s for s in pool if s.stability is not None and s.stability >= STABLE]
-        if stable:
-            pool = stable
-        else:
-            warnings.append(
-                f"no k reaches a stability of {STABLE}; k was chosen by Davies-Bouldin alone"
-            )
+        pool, note = _stable_pool(pool, min_stability)
+        warnings += note
         metric = "davies_bouldin"
     sign = -1.0 if metric in MAXIMISED else 1.0
     rated = [(sign * getattr(s, metric), s.k) for s in pool if getattr(s, metric) is not None]
     chosen = min(rated)[1] if rated else min(s.k for s in pool)
-    return chosen, warnings + _edge_warnings(scores, chosen, metric) + _stability_warning(
-        scores, chosen
-    )
+    return chosen, warnings + _edge_warnings(scores, chosen, metric)
 
 
-def _stability_warning(scores: list[KScore], chosen: int) -> list[str]:
-    value = next((s.stability for s in scores if s.k == chosen), None)
-    if value is None or value >= STABLE:
+def _stable_pool(pool: list[KScore], min_stability: float) -> tuple[list[KScore], list[str]]:
+    """Return the k of the pool whose segments are all stable (else the most stable) and a
+    warning when none is."""
+    stable = [s for s in pool if s.all_stable(min_stability)]
+    if stable:
+        return stable, []
+    measured = [
+        s for s in pool if s.segment_stability is not None and s.segment_stability.least is not None
+    ]
+    if not measured:
+        return pool, [
+            "the segments' stability could not be measured for any k (too few distinct "
+            "customers in the resamples); k was chosen by Davies-Bouldin alone"
+        ]
+    best = max(s.segment_stability.least for s in measured)  # type: ignore[union-attr]
+    ks = [s for s in measured if s.segment_stability.least == best]  # type: ignore[union-attr]
+    return ks, [
+        f"no k has every segment stable (mean bootstrap Jaccard similarity of at least "
+        f"{min_stability:g}, --min-stability); k was chosen among the most stable, whose least "
+        f"stable segment scores {best:.2f}"
+    ]
+
+
+def fragile_warning(score: KScore, min_stability: float, metric: str, fixed: bool) -> list[str]:
+    """Warn when segments of the delivered k fall below min_stability (the chosen k's score
+    row describes the delivered segments)."""
+    found = score.segment_stability
+    if found is None:
         return []
+    fragile = [j for j in found.jaccard if j is None or j < min_stability]
+    if not fragile:
+        return []
+    n, k = len(fragile), score.k
+    hint = ""
+    if not fixed and metric != "stable":
+        hint = "; --select stable chooses k among those whose segments are all stable"
     return [
-        f"the chosen k = {chosen} has a stability of {value:.2f} (below {STABLE}): fits on "
-        "resampled customers often draw the segments differently; read them with care "
-        "(--select stable picks among the stable k)"
+        f"{n} of the {k} segments {'is' if n == 1 else 'are'} fragile (mean bootstrap Jaccard "
+        f"similarity below {min_stability:g} over {RESAMPLES} resamples): they may be drawn "
+        f"differently by the next refresh; treat them as provisional{hint}"
     ]
 
 

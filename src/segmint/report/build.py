@@ -11,8 +11,6 @@ import pandas as pd
 
 from segmint.features.rfm import RFM_SEGMENT_NAMES
 from segmint.model.selection import METRIC_LABELS
-from segmint.model.stability import RESAMPLES, STABLE
-from segmint.model.stability import SAMPLE as STABILITY_SAMPLE
 from segmint.report import figures
 from segmint.report import format as fmt
 from segmint.report.document import (
@@ -259,7 +257,7 @@ def _per_segment(summary: dict, segments: list[dict]) -> Section:
                  f"({interval_text(clv['totals'].get('clv_total_interval'))})"),
             )  # fmt: skip
         sub = Section(f"segment-{s['id']}", s["name"]).add(
-            Paragraph(s["description"]),
+            Paragraph(s["description"] + stability_text(s.get("stability"))),
             Table(
                 ("per customer", "this segment", "all customers"),
                 compare,
@@ -326,6 +324,7 @@ def _technical(summary: dict, model_json: dict) -> Section:
             fmt.score(r["inertia"], 1),
             fmt.pct(r["smallest_share"]),
             fmt.score(r.get("stability")),
+            fmt.score(r.get("least_stable")),
             "yes" if r["eligible"] else "no",
         )
         for r in sel["scores"]
@@ -338,11 +337,9 @@ def _technical(summary: dict, model_json: dict) -> Section:
             f"(scikit-learn, k-means++ with {sel['n_init']} starts, seed {summary['seed']}) for each k in "
             f"{sel['k_range'][0]}–{sel['k_range'][1]}{_sampling(sel, summary['seed'])}; the chosen k "
             f"{_selection_rule(sel)}. Silhouette on a seeded sample of at most {fmt.whole(sample)} customers. "
-            f"Stability: the mean adjusted Rand index between K-means fits on {RESAMPLES} "
-            f"bootstrap samples of at most {fmt.whole(STABILITY_SAMPLE)} customers (1: the same "
-            f"segments every time; below {STABLE}, a warning). "
             f"Every customer belongs to its nearest centre.{_engine(summary)}"
         ),
+        Paragraph(_stability_method(sel)),
         Table(("feature", "transform", "mean", "scale"), features, "llrr"),
         Table(
             (
@@ -352,17 +349,19 @@ def _technical(summary: dict, model_json: dict) -> Section:
                 "Calinski-Harabasz",
                 "inertia",
                 "smallest share",
-                "stability",
+                "stability (mean)",
+                "least stable segment",
                 "eligible",
             ),
             scores,
-            "rrrrrrrl",
+            "rrrrrrrrl",
         ),  # fmt: skip
     )
     undefined = _undefined_scores(sel["scores"])
     if undefined:
         section.add(Paragraph(undefined))
     section.add(figures.selection_chart(summary))
+    _refresh_details(section, summary)
     _rules_details(section, summary)
     for warning in summary.get("warnings", []):
         section.add(Callout(f"Warning: {warning}."))
@@ -373,6 +372,39 @@ def _technical(summary: dict, model_json: dict) -> Section:
     versions = ", ".join(f"{name} {v}" for name, v in summary.get("versions", {}).items())
     section.add(Paragraph(f"Versions: {versions}. Generated {summary['generated_at']}."))
     return section
+
+
+def _refresh_details(section: Section, summary: dict) -> None:
+    """The refresh test: would a run a quarter earlier have drawn today's segments?"""
+    refresh = summary["selection"].get("refresh")
+    if refresh is None:
+        return
+    days = refresh["days"]
+    if refresh["matched"] is None:
+        section.add(Paragraph(f"Refresh test (a run {days} days earlier): not run, "
+                              f"{refresh['skipped']}."))  # fmt: skip
+        return
+    k = len(refresh["segments"])
+    names = {s["id"]: s["name"] for s in summary["segments"]}
+    section.add(
+        Paragraph(
+            f"Refresh test: a run {days} days earlier (as of {refresh['as_of']}, on the "
+            f"{fmt.whole(refresh['customers_then'])} customers who had ordered by then, with "
+            f"the same settings and k = {k}), applied to today's customers, draws "
+            f"{refresh['matched']} of today's {k} segments again (Jaccard similarity of at "
+            f"least {refresh['min_stability']:g} with one of its segments): what a quarterly "
+            "refresh would keep. A segment that does not come back may be new, or drawn "
+            "differently from one quarter to the next."
+        ),
+        Table(
+            ("segment", "Jaccard with the earlier run's closest segment", "comes back"),
+            tuple(
+                (names[s["segment"]], fmt.score(s["jaccard"], 2), "yes" if s["matched"] else "no")
+                for s in refresh["segments"]
+            ),
+            "lrl",
+        ),
+    )
 
 
 def _rules_details(section: Section, summary: dict) -> None:
@@ -448,14 +480,58 @@ def _selection_rule(sel: dict) -> str:
     if sel.get("k_fixed"):
         return "was fixed by --k"
     verb = "minimises" if sel["metric"] in ("davies_bouldin", "stable") else "maximises"
-    return (
-        f"{verb} {_metric(sel['metric'])} among the k whose smallest segment holds at least "
+    metric = "Davies-Bouldin" if sel["metric"] == "stable" else _metric(sel["metric"])
+    rule = (
+        f"{verb} {metric} among the k whose smallest segment holds at least "
         f"{fmt.pct(sel['min_segment_share'])} of customers"
         + (
             f" and at least {fmt.whole(sel['min_segment_size'])} of them"
             if sel.get("min_segment_size", 0) > 1
             else ""
         )
+    )
+    if sel["metric"] == "stable":
+        rule += (
+            f" and whose every segment is stable (mean Jaccard similarity of at least "
+            f"{sel['min_stability']:g}): stability says which k a marketer can rely on, and "
+            "Davies-Bouldin, whose differences between neighbouring k are often noise, "
+            "decides among those"
+        )
+    return rule
+
+
+def _stability_method(sel: dict) -> str:
+    """The paragraph that says how each segment's stability is measured."""
+    customers = (
+        f"the seeded sample of {fmt.whole(sel['sample_size'])} customers k is chosen on"
+        if sel.get("sampled")
+        else "the customers"
+    )
+    return (
+        f"Stability of each segment (Hennig's cluster-wise bootstrap): {customers} are drawn "
+        f"again with replacement {sel['resamples']} times, K-means is fitted on each draw "
+        "(one k-means++ start), and each segment's Jaccard similarity to the most similar "
+        "segment of the refit, over the customers drawn, is averaged. 1 means the segment "
+        "comes back with the same customers every time; it comes back in a resample when "
+        "it reaches 0.5, and below 0.5 on average it dissolves. A segment is stable from "
+        f"{sel['min_stability']:g} (--min-stability); the table shows the mean over a k's "
+        "segments and its least stable segment."
+    )
+
+
+def stability_text(stability: dict | None) -> str:
+    """The segment card's sentence on its stability ("" when it was not measured)."""
+    if stability is None or stability.get("jaccard") is None:
+        return ""
+    value, back, of = stability["jaccard"], stability["recovered"], stability["resamples"]
+    if stability["stable"]:
+        return (
+            f" Stable: {value:.2f} — this segment comes back in {back} of {of} resamples of "
+            "the customers."
+        )
+    return (
+        f" Fragile: {value:.2f} — it comes back in {back} of {of} resamples of the "
+        "customers; treat it as provisional."
     )
 
 

@@ -18,6 +18,7 @@ class Line:
     colour: str
     dashed: bool = False
     markers: bool = False
+    points_only: bool = False  # markers without the line (values that are not a series)
 
 
 @dataclass(frozen=True)

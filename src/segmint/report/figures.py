@@ -8,7 +8,6 @@ import pandas as pd
 from segmint.features.rfm import RFM_MAP
 from segmint.model.segment_model import SegmentModel
 from segmint.model.selection import MAXIMISED
-from segmint.model.stability import STABLE
 from segmint.profile.summary import spend_ranking
 from segmint.profile.traits import segment_traits
 from segmint.report import format as fmt
@@ -269,17 +268,17 @@ def rfm_grid_chart(customers: pd.DataFrame) -> Chart:
     return Chart("rfm-grid", "Classic RFM grid", tuple(panels), height=520)
 
 
-# The scores charted against k, with their labels; stability is charted when present.
+# The scores charted against k, with their labels; then the segments' stability.
 CHART_SCORES = {
     "davies_bouldin": "Davies-Bouldin",
     "silhouette": "silhouette",
     "calinski_harabasz": "Calinski-Harabasz",
-    "stability": "stability",
 }
 
 
 def selection_chart(summary: dict) -> Chart:
-    """Davies-Bouldin, silhouette, Calinski-Harabasz and stability against k, the chosen k marked."""
+    """Davies-Bouldin, silhouette, Calinski-Harabasz and the segments' stability against k,
+    the chosen k marked."""
     selection = summary["selection"]
     rows = selection["scores"]
     chosen = selection["chosen_k"]
@@ -288,25 +287,63 @@ def selection_chart(summary: dict) -> Chart:
         points = [(r["k"], r[metric]) for r in rows if r.get(metric) is not None]
         if not points:
             continue
-        better = "higher is better" if metric in (*MAXIMISED, "stability") else "lower is better"
+        better = "higher is better" if metric in MAXIMISED else "lower is better"
         at_chosen = [v for k, v in points if k == chosen]
-        lines = [Line(title, [k for k, _ in points], [v for _, v in points],
-                      segment_colour(0), markers=True)]  # fmt: skip
-        if metric == "stability":
-            ks = [k for k, _ in points]
-            lines.append(Line(f"stable from {STABLE}", [min(ks), max(ks)], [STABLE, STABLE],
-                              NEUTRAL, dashed=True))  # fmt: skip
+        lines = (Line(title, [k for k, _ in points], [v for _, v in points],
+                      segment_colour(0), markers=True),)  # fmt: skip
         panels.append(
             LinePanel(
                 title=title,
                 x_title="k",
                 y_title=better,
-                lines=tuple(lines),
+                lines=lines,
                 marks=(Mark(chosen, at_chosen[0], f"k = {chosen}"),) if at_chosen else (),
                 integer_x=True,
             )
         )
+    stability = stability_panel(selection)
+    if stability is not None:
+        panels.append(stability)
     return Chart("selection", "Scores by number of segments", tuple(panels), height=360)
+
+
+def stability_panel(selection: dict) -> LinePanel | None:
+    """Each segment's mean bootstrap Jaccard similarity for every k (a dot per segment),
+    the least stable segment's line, and the --min-stability threshold."""
+    rows = [r for r in selection["scores"] if r.get("least_stable") is not None]
+    if not rows:
+        return None
+    ks = [r["k"] for r in rows]
+    threshold = selection["min_stability"]
+    dots = [(r["k"], s["jaccard"]) for r in rows for s in r["segment_stability"]
+            if s["jaccard"] is not None]  # fmt: skip
+    least = [r["least_stable"] for r in rows]
+    chosen = selection["chosen_k"]
+    at_chosen = [v for k, v in zip(ks, least, strict=True) if k == chosen]
+    return LinePanel(
+        title="segment stability",
+        x_title="k",
+        y_title="mean Jaccard, higher is better",
+        lines=(
+            Line(
+                "a segment",
+                [k for k, _ in dots],
+                [j for _, j in dots],
+                segment_colour(1),
+                points_only=True,
+            ),
+            Line("least stable segment", ks, least, segment_colour(0), markers=True),
+            Line(
+                f"stable from {threshold:g}",
+                [min(ks), max(ks)],
+                [threshold, threshold],
+                NEUTRAL,
+                dashed=True,
+            ),
+        ),  # fmt: skip
+        marks=(Mark(chosen, at_chosen[0], f"k = {chosen}"),) if at_chosen else (),
+        integer_x=True,
+    )
 
 
 # Helpers ------------------------------------------------------------------------------

@@ -84,7 +84,8 @@ def _panel(panel: Panel, axes: dict) -> tuple[list[dict], dict]:
 @_panel.register
 def _(panel: LinePanel, axes: dict) -> tuple[list[dict], dict]:
     traces = [
-        {"type": "scatter", "mode": "lines+markers" if line.markers else "lines",
+        {"type": "scatter",
+         "mode": "markers" if line.points_only else "lines+markers" if line.markers else "lines",
          "name": text(line.name), "x": line.x, "y": line.y, **axes,
          "line": {"color": line.colour, "dash": "dash" if line.dashed else "solid", "width": 2},
          "showlegend": len(panel.lines) > 1,

@@ -124,8 +124,11 @@ def _(panel: LinePanel, ax: Any) -> None:
     from matplotlib.ticker import MaxNLocator, PercentFormatter
 
     for line in panel.lines:
-        ax.plot(line.x, line.y, color=line.colour, linestyle="--" if line.dashed else "-",
-                marker="o" if line.markers else None, markersize=4, label=line.name)  # fmt: skip
+        style = "none" if line.points_only else "--" if line.dashed else "-"
+        ax.plot(line.x, line.y, color=line.colour, linestyle=style,
+                marker="o" if line.markers or line.points_only else None,
+                markersize=4, alpha=0.55 if line.points_only else 1.0,
+                label=line.name)  # fmt: skip
     right_end = max((max(line.x) for line in panel.lines if line.x), default=0)
     for mark in panel.marks:
         ax.plot([mark.x], [mark.y], "o", color="#333333", markersize=5)

@@ -7,7 +7,7 @@ from fastapi.responses import FileResponse
 
 from segmint.errors import SegmintError
 from segmint.runs import error_line
-from segmint.settings import CLV_MODELS, MAX_SEED
+from segmint.settings import CLV_MODELS, MAX_SEED, MIN_STABILITY, SELECTION_METRICS
 from segmint.web import service
 from segmint.web.app import REPORT_CSP
 from segmint.web.forms import RUN_FIELDS
@@ -49,7 +49,8 @@ _UPLOAD_SCHEMA = {
         "seed": {"type": "integer", "default": 0, "minimum": 0, "maximum": MAX_SEED},
         "clv": {"type": "string", "enum": ["auto", "on", "off"], "default": "auto"},
         "clv_model": {"type": "string", "enum": list(CLV_MODELS), "default": "auto"},
-        "select": {"type": "string"},
+        "select": {"type": "string", "enum": list(SELECTION_METRICS), "default": "stable"},
+        "min_stability": {"type": "number", "default": MIN_STABILITY, "minimum": 0, "maximum": 1},
         "as_of": {"type": "string", "format": "date"},
         "date_format": {"type": "string"},
         "keep_duplicates": {"type": "boolean"},

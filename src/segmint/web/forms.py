@@ -17,7 +17,8 @@ FALSE = ("0", "false", "off", "no")
 INTEGERS = {"k": "--k", "k_min": "--k-min", "k_max": "--k-max", "seed": "--seed",
             "clv_horizon_days": "--clv-horizon-days", "rules_depth": "--rules-depth",
             "min_segment_size": "--min-segment-size"}  # fmt: skip
-FLOATS = {"min_segment_share": "--min-segment-share", "discount_rate": "--discount-rate"}
+FLOATS = {"min_segment_share": "--min-segment-share", "discount_rate": "--discount-rate",
+          "min_stability": "--min-stability"}  # fmt: skip
 TEXTS = ("feature_set", "select", "transform", "as_of", "date_format", "clv_model")
 RUN_FIELDS = (*INTEGERS, *FLOATS, *TEXTS, "clv", "keep_duplicates", "column", "k_mode")
 

@@ -1,7 +1,7 @@
--- CONTRACT §3, per-customer features. Reads `clean_orders` (the kept lines of customers with
--- at least one order, summed per customer, order key and kind: order or return) and
--- `customer_category_spend` (gross spend per customer and category). Days are whole
--- calendar days up to $as_of.
+-- CONTRACT §3, per-customer features. Reads an order table (the kept lines of customers with
+-- at least one order, summed per customer, order key and kind: order or return): today's
+-- `clean_orders`, or those up to an earlier date for the refresh test; and a table of gross
+-- spend per customer and category. Days are whole calendar days up to the as-of date.
 WITH order_stats AS (
     SELECT
         customer_id,
@@ -17,7 +17,7 @@ WITH order_stats AS (
         -- CONTRACT §7: the net value of every order but the first (the earliest; equal
         -- timestamps by order key), whose mean the Gamma-Gamma model takes. Not an output.
         sum(amount) - arg_min(amount, (first_ts, order_key)) FILTER (WHERE NOT is_return) AS repeat_value
-    FROM clean_orders
+    FROM $orders
     GROUP BY customer_id
 ),
 
@@ -26,7 +26,7 @@ category_mix AS (
         customer_id,
         count(*) AS n_categories
         $share_sums
-    FROM customer_category_spend
+    FROM $category_spend
     GROUP BY customer_id
 )
 
