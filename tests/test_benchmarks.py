@@ -360,3 +360,18 @@ def test_clv_benchmark_recovers_the_simulated_parameters() -> None:
     for name, value in {"p": clv.P, "q": clv.Q, "gamma": clv.GAMMA}.items():
         assert got["gamma_gamma"][name] == pytest.approx(value, rel=0.1), name
     assert set(got["seconds"]) == {"fit_orders", "fit_gamma_gamma", "clv_stage"}
+
+
+def test_stability_benchmark_times_the_model_stage_with_and_without(tmp_path: Path) -> None:
+    stability = load_benchmark("stability")
+    results = tmp_path / "stability.json"
+    assert stability.main(["--lines", "30k", "--data-dir", str(tmp_path), "--repeats", "1",
+                           "--results", str(results)]) == 0  # fmt: skip
+    found = json.loads(results.read_text())
+    assert found["lines"] == 30_000 and found["customers"] > 1000
+    assert [len(found["runs"][name]) for name in ("with", "without")] == [1, 1]
+    (with_run,), (without,) = found["runs"]["with"], found["runs"]["without"]
+    assert with_run["refresh"] > 0 and without["refresh"] == 0  # the log spans two years
+    assert found["stability_and_refresh_share"] == pytest.approx(
+        (with_run["total"] - without["total"]) / with_run["total"]
+    )

@@ -246,3 +246,12 @@ def test_fitting_more_segments_than_distinct_points_warns_nobody() -> None:
         centers = fit_kmeans(X, 5, n_init=1, seed=0)
     assert caught == []
     assert len(np.unique(nearest_centre(X, centers))) == 4
+
+
+def test_distinct_points_give_equal_rows_one_index() -> None:
+    from segmint.model.kmeans import distinct_points
+
+    X = np.array([[1.0, 2.0], [0.0, -0.0], [1.0, 2.0], [0.0, 0.0], [3.0, 1.0]])
+    point = distinct_points(X)
+    assert point[0] == point[2] and point[1] == point[3]  # -0.0 equals 0.0
+    assert len(set(point.tolist())) == distinct_rows(X) == 3

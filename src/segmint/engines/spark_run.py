@@ -193,12 +193,12 @@ def _run(spark: Any, inputs: list[str], config: Settings, stages: _Stages) -> Sp
         customers.createOrReplaceTempView("customers")
         n = customers.count()
         earlier_as_of = refresh_date(cleaned.period_start, cleaned.as_of)
-        earlier = None
+        earlier, earlier_n = None, None
         if earlier_as_of is not None:
-            earlier = _earlier(engine, earlier_as_of, config, lines.has("category"))
+            earlier, earlier_n = _earlier(engine, earlier_as_of, config, lines.has("category"))
     with stages("model"):
         model, sample = _fit(spark, engine, customers, n, config, stages.sub("model"))
-        earlier_fit = refit_earlier(earlier, earlier_as_of, model, TOO_SHORT)
+        earlier_fit = refit_earlier(earlier, earlier_as_of, model, TOO_SHORT, earlier_n)
         segmented = _segmented(customers, model)
         previous = None
         if config.previous:  # ids and names kept from an earlier run (lifecycle.identity)
@@ -369,17 +369,18 @@ def _fit(
 
 def _earlier(
     engine: SparkConnection, as_of: dt.date, config: Settings, has_category: bool
-) -> pd.DataFrame:
-    """Return the customers' features as of the refresh test's earlier date: on the driver,
-    the seeded sample of them (as a run on that date would have drawn it)."""
+) -> tuple[pd.DataFrame, int]:
+    """Return the customers' features as of the refresh test's earlier date (on the driver,
+    the seeded sample of them, as a run on that date would have drawn it) and their number."""
     query = earlier_features_query(engine, as_of, has_category and config.feature_set == "full")
-    query = (
-        f"SELECT * FROM ({query}) AS earlier "
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE earlier_customers AS {query}")
+    ((n,),) = engine.execute("SELECT count(*) FROM earlier_customers").fetchall()
+    frame = engine.execute(
+        f"SELECT * FROM earlier_customers "
         f"ORDER BY {sample_order(config.seed)} LIMIT {int(config.sample_size)}"
-    )
-    frame = engine.execute(query).df()
+    ).df()
     frame["customer_id"] = frame["customer_id"].astype(object)
-    return frame.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    return frame.sort_values("customer_id", kind="stable").reset_index(drop=True), int(n)
 
 
 def _sample(engine: SparkConnection, n: int, config: Settings) -> pd.DataFrame:

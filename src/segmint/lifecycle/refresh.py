@@ -20,6 +20,7 @@ import pandas as pd
 
 from segmint.errors import SegmintError
 from segmint.model.clusterboot import best_jaccard
+from segmint.model.sampling import sample_positions
 from segmint.model.segment_model import SegmentModel
 
 REFRESH_DAYS = 90
@@ -48,18 +49,30 @@ class EarlierFit:
 
 
 def refit_earlier(
-    earlier: pd.DataFrame | None, as_of: dt.date | None, model: SegmentModel, why_not: str = ""
+    earlier: pd.DataFrame | None,
+    as_of: dt.date | None,
+    model: SegmentModel,
+    why_not: str = "",
+    customers: int | None = None,
 ) -> EarlierFit:
     """Fit the model's settings with today's k on the customers as of the earlier date
-    (their stability is not measured: resamples=0)."""
+    (their stability is not measured: resamples=0). With more of them than the model's
+    sample_size, on their seeded sample (model.sampling), as the Spark engine does: the
+    fit a run would start from, without refining it on every customer. `customers`: how
+    many there were, when `earlier` is already that sample."""
     if earlier is None or as_of is None:
         return EarlierFit(None, skipped=why_not)
+    customers = len(earlier) if customers is None else customers
+    if len(earlier) > model.sample_size:
+        earlier = earlier.iloc[
+            sample_positions(earlier["customer_id"], model.sample_size, model.seed)
+        ]
     refit = SegmentModel(**{**model.get_params(), "k": model.k_, "resamples": 0})
     try:
         refit.fit(earlier)
     except SegmintError as exc:  # e.g. fewer distinct customers then than k
-        return EarlierFit(as_of, len(earlier), skipped=str(exc))
-    return EarlierFit(as_of, len(earlier), refit)
+        return EarlierFit(as_of, customers, skipped=str(exc))
+    return EarlierFit(as_of, customers, refit)
 
 
 def refresh_summary(

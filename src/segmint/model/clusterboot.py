@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from segmint.model.kmeans import distinct_rows, fit_kmeans, nearest_centre
+from segmint.model.kmeans import distinct_points, fit_kmeans, nearest_centre
 
 RESAMPLES = 20
 # A segment comes back in a resample when its best Jaccard similarity reaches this (Hennig).
@@ -97,6 +97,7 @@ def segment_stability(
     as that many copies), on about 63% of the rows.
     """
     n = len(X)
+    point = distinct_points(X)  # each row's distinct point: a draw's distinct count is O(n)
     sequence = np.random.SeedSequence([seed, k])
     draw_seed, fit_seeds = sequence.spawn(1)[0], sequence.generate_state(resamples)
     rng = np.random.default_rng(draw_seed)
@@ -104,9 +105,9 @@ def segment_stability(
     for b in range(resamples):
         copies = np.bincount(rng.integers(0, n, size=n), minlength=n)
         present = np.flatnonzero(copies)
-        drawn = X[present]
-        if distinct_rows(drawn) < k:
+        if np.count_nonzero(np.bincount(point[present])) < k:
             continue  # too few distinct customers drawn for k segments
+        drawn = X[present]
         centers = fit_kmeans(drawn, k, n_init=1, seed=int(fit_seeds[b]),
                              weights=copies[present].astype(np.float64))  # fmt: skip
         old = labels[present]

@@ -57,13 +57,20 @@ def count_distinct(X: np.ndarray, enough: int | None = None) -> int:
 
 
 def distinct_rows(X: np.ndarray) -> int:
-    """Return the number of distinct rows of X (floats, no NaN), as np.unique(X, axis=0) would.
+    """Return the number of distinct rows of X (floats, no NaN), as np.unique(X, axis=0) would."""
+    return len(np.unique(_row_bytes(X)))
 
-    Each row is compared as one block of bytes (3.5× faster than np.unique's axis=0); + 0.0
-    turns -0.0 into 0.0, the only two equal floats with different bytes.
-    """
+
+def distinct_points(X: np.ndarray) -> np.ndarray:
+    """Return, for each row of X, the index of its distinct point (equal rows, equal index)."""
+    return np.unique(_row_bytes(X), return_inverse=True)[1].reshape(-1)
+
+
+def _row_bytes(X: np.ndarray) -> np.ndarray:
+    """Each row of X as one block of bytes (3.5× faster to sort than np.unique's axis=0);
+    + 0.0 turns -0.0 into 0.0, the only two equal floats with different bytes."""
     rows = np.ascontiguousarray(X, dtype=np.float64) + 0.0
-    return len(np.unique(rows.view(np.dtype((np.void, 8 * rows.shape[1])))))
+    return rows.view(np.dtype((np.void, 8 * rows.shape[1]))).reshape(-1)
 
 
 def fit_kmeans(
