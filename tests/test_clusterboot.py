@@ -79,3 +79,14 @@ def test_too_few_distinct_customers_leave_a_segment_undefined() -> None:
     X = np.array([[0.0, 0.0]] * 30 + [[1.0, 1.0]] * 30)
     found = segment_stability(X, np.repeat([0, 1], 30), 3, seed=0)
     assert found.jaccard == (None, None, None) and found.overall is None
+
+
+def test_tallies_of_split_draws_add_up_to_the_whole() -> None:
+    from segmint.model.clusterboot import bootstrap_tally
+
+    X = _blobs([[0, 0], [6, 0], [0, 6]], 60, seed=4, spread=2.0)
+    labels = _labels(X, 3)
+    whole = segment_stability(X, labels, 3, seed=2)
+    parts = [bootstrap_tally(X, labels, 3, 2, range(a, b)) for a, b in ((0, 7), (7, 13), (13, 20))]
+    assert (parts[2] + parts[0] + parts[1]).stability(3) == whole  # the same bits
+    assert sorted(parts[1].best) == list(range(7, 13))

@@ -89,21 +89,63 @@ def segment_stability(
 ) -> SegmentStability:
     """Return the cluster-wise bootstrap stability of the segments `labels` (0..k-1) of the
     rows of X: `resamples` draws of len(X) rows with replacement, K-means (k-means++, one
-    start, a seed per draw from SeedSequence([seed, k])) on each draw, each drawn row
-    labelled by the nearest centre of the refit.
+    start) on each draw, each drawn row labelled by the nearest centre of the refit."""
+    return bootstrap_tally(X, labels, k, seed, range(resamples)).stability(k)
 
-    A draw is fitted as its distinct rows weighted by how often each was drawn: the same
-    K-means problem as the draw with its repeats (k-means++ and Lloyd's steps weigh a row
-    as that many copies), on about 63% of the rows.
+
+@dataclass(frozen=True)
+class Tally:
+    """Per draw (by number) that could be fitted: each segment's best Jaccard similarity,
+    NaN where the draw held none of its customers. Tallies of disjoint draws add up, and
+    the figures are summed in the draws' order, so any split gives the same bits."""
+
+    best: dict[int, np.ndarray]
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally({**self.best, **other.best})
+
+    def stability(self, k: int) -> SegmentStability:
+        values = np.array([self.best[b] for b in sorted(self.best)]).reshape(-1, k)
+        held = ~np.isnan(values)
+        counted = held.sum(axis=0)
+        totals = np.zeros(k)
+        for row, mask in zip(values, held, strict=True):  # in the draws' order
+            totals[mask] += row[mask]
+        return SegmentStability(
+            tuple(float(t / c) if c else None for t, c in zip(totals, counted, strict=True)),
+            tuple(int(r) for r in (held & (np.nan_to_num(values) >= RECOVERED)).sum(axis=0)),
+            tuple(int(c) for c in counted),
+        )
+
+
+def bootstrap_tally(
+    X: np.ndarray,
+    labels: np.ndarray,
+    k: int,
+    seed: int,
+    draws: range,
+    point: np.ndarray | None = None,
+) -> Tally:
+    """Return the tally of the given draws (numbered 0..resamples-1) of the cluster-wise
+    bootstrap; any split of the draws gives the same total.
+
+    Draw b takes len(X) rows with replacement with numpy's generator seeded by the b-th
+    child of SeedSequence([seed, k]), and fits K-means with the b-th number of that
+    sequence's generate_state as its seed. The draw is fitted as its distinct rows weighted
+    by how often each was drawn: the same K-means problem as the draw with its repeats
+    (k-means++ and Lloyd's steps weigh a row as that many copies), on about 63% of the rows.
+    `point`: each row's distinct point (kmeans.distinct_points), when already known.
     """
     n = len(X)
-    point = distinct_points(X)  # each row's distinct point: a draw's distinct count is O(n)
+    if point is None:
+        point = distinct_points(X)  # a draw's distinct customers are counted in O(n)
     sequence = np.random.SeedSequence([seed, k])
-    draw_seed, fit_seeds = sequence.spawn(1)[0], sequence.generate_state(resamples)
-    rng = np.random.default_rng(draw_seed)
-    totals, recovered, counted = np.zeros(k), np.zeros(k, dtype=int), np.zeros(k, dtype=int)
-    for b in range(resamples):
-        copies = np.bincount(rng.integers(0, n, size=n), minlength=n)
+    children = sequence.spawn(draws.stop) if draws.stop else []
+    fit_seeds = sequence.generate_state(draws.stop) if draws.stop else []
+    found: dict[int, np.ndarray] = {}
+    for b in draws:
+        copies = np.bincount(np.random.default_rng(children[b]).integers(0, n, size=n),
+                             minlength=n)  # fmt: skip
         present = np.flatnonzero(copies)
         if np.count_nonzero(np.bincount(point[present])) < k:
             continue  # too few distinct customers drawn for k segments
@@ -112,11 +154,6 @@ def segment_stability(
                              weights=copies[present].astype(np.float64))  # fmt: skip
         old = labels[present]
         best = best_jaccard(old, nearest_centre(drawn, centers), k, k)
-        held = np.bincount(old, minlength=k) > 0
-        totals[held] += best[held]
-        recovered[held] += best[held] >= RECOVERED
-        counted[held] += 1
-    jaccard = tuple(float(t / c) if c else None for t, c in zip(totals, counted, strict=True))
-    return SegmentStability(
-        jaccard, tuple(int(r) for r in recovered), tuple(int(c) for c in counted)
-    )
+        best[np.bincount(old, minlength=k) == 0] = np.nan  # no customer of it drawn
+        found[b] = best
+    return Tally(found)

@@ -15,9 +15,21 @@ import pandas as pd
 
 from segmint.errors import InputError, UsageError
 from segmint.helper import from_both_ends
-from segmint.model.clusterboot import MIN_STABILITY, RESAMPLES, segment_stability
+from segmint.model.clusterboot import (
+    MIN_STABILITY,
+    RESAMPLES,
+    SegmentStability,
+    Tally,
+    bootstrap_tally,
+)
 from segmint.model.feature_sets import apply_transform, transform_of
-from segmint.model.kmeans import count_distinct, fit_kmeans, nearest_centre, one_thread
+from segmint.model.kmeans import (
+    count_distinct,
+    distinct_points,
+    fit_kmeans,
+    nearest_centre,
+    one_thread,
+)
 from segmint.model.sampling import sample_positions
 from segmint.model.selection import (
     KScore,
@@ -171,6 +183,10 @@ class SegmentModel:
                         silhouette_labels.append(sample_labels[silhouette_at])
             finally:
                 _FIT.clear()
+            if self.resamples:
+                measured = _stability_by_k(Xs, {k: fits[k][1] for k in ks}, self.seed,
+                                           self.resamples, fork=score_everyone is None)  # fmt: skip
+                scores = [replace(s, segment_stability=measured[s.k]) for s in scores]
             if not later:
                 values = silhouettes(Xs[silhouette_at], silhouette_labels)
                 scores = [replace(s, silhouette=v) for s, v in zip(scores, values, strict=True)]
@@ -216,9 +232,10 @@ class SegmentModel:
         chosen = next(s for s in self.scores_ if s.k == self.k_)
         stability = chosen.segment_stability
         if stability is not None and not np.array_equal(sample_labels, self._sample_labels):
-            stability = segment_stability(
-                sample_X, sample_labels, self.k_, self.seed, self.resamples
-            )
+            with one_thread():
+                stability = _stability_by_k(
+                    sample_X, {self.k_: sample_labels}, self.seed, self.resamples
+                )[self.k_]
             self._sample_labels = sample_labels
         scores = [
             replace(final, silhouette=silhouette, segment_stability=stability)
@@ -437,8 +454,7 @@ _FIT: dict[str, Any] = {}
 
 def _fit_k(k: int) -> tuple[np.ndarray, np.ndarray, KScore]:
     """Fit k on the sample in _FIT; return its centres (ordered by revenue), the sample's
-    labels and its scores (over every customer when the sample is not all), with the
-    stability of its segments on the sample."""
+    labels and its scores (over every customer when the sample is not all)."""
     model, X, Xs = _FIT["model"], _FIT["X"], _FIT["sample"]
     centers = fit_kmeans(Xs, k, model.n_init, model.seed)
     centers, labels = _order_by_revenue(centers, nearest_centre(Xs, centers), _FIT["monetary"])
@@ -448,11 +464,39 @@ def _fit_k(k: int) -> tuple[np.ndarray, np.ndarray, KScore]:
         score = score_labels(X, nearest_centre(X, centers), centers, _FIT["min_share"])
     else:
         score = score_labels(Xs, labels, centers, _FIT["min_share"])
-    if model.resamples:
-        score = replace(
-            score, segment_stability=segment_stability(Xs, labels, k, model.seed, model.resamples)
-        )
     return centers, labels, score
+
+
+# Draws of the cluster-wise bootstrap per job: 20 draws of a k are 4 jobs, so that the two
+# processes share the work evenly (a k's draws cost more as k grows).
+DRAWS_PER_JOB = 5
+# What every stability job reads, set by _stability_by_k before a helper is forked.
+_TALLY: dict[str, Any] = {}
+
+
+def _stability_by_k(
+    X: np.ndarray, labels: dict[int, np.ndarray], seed: int, resamples: int, fork: bool = True
+) -> dict[int, SegmentStability]:
+    """Return the stability of each k's segments (labels[k]: the rows' segments), its draws
+    computed in jobs of DRAWS_PER_JOB from both ends (a forked helper and this process;
+    call it inside kmeans.one_thread()). The figures do not depend on who computed what."""
+    jobs = [(k, range(start, min(start + DRAWS_PER_JOB, resamples)))
+            for k in labels for start in range(0, resamples, DRAWS_PER_JOB)]  # fmt: skip
+    _TALLY.update(X=X, labels=labels, seed=seed, point=distinct_points(X))
+    tallies = {k: Tally({}) for k in labels}
+    try:
+        with from_both_ends(_tally_job, jobs, fork=fork) as tallied:
+            for i, (k, _) in enumerate(jobs):
+                tallies[k] = tallies[k] + tallied(i)
+    finally:
+        _TALLY.clear()
+    return {k: tally.stability(k) for k, tally in tallies.items()}
+
+
+def _tally_job(job: tuple[int, range]) -> Tally:
+    k, draws = job
+    return bootstrap_tally(_TALLY["X"], _TALLY["labels"][k], k, _TALLY["seed"], draws,
+                           _TALLY["point"])  # fmt: skip
 
 
 def _order_by_revenue(
