@@ -187,3 +187,19 @@ def test_on_a_sample_the_delivered_segments_stability_is_measured_on_their_final
         )
     ]
     assert model.to_json()["stability"]["sample_size"] == 1000
+
+
+def test_the_stability_panel_draws_every_segment_of_every_k():
+    from segmint.report.figures import stability_panel
+
+    result = segment(RETAIL, k_min=3, k_max=5, n_init=2)
+    selection = result.summary["selection"]
+    panel = stability_panel(selection)
+    dots, least, threshold = panel.lines
+    rows = selection["scores"]
+    assert dots.points_only and len(dots.y) == sum(r["k"] for r in rows) == 12
+    assert sorted(dots.y) == sorted(s["jaccard"] for r in rows for s in r["segment_stability"])
+    assert least.x == [3, 4, 5] and least.y == [r["least_stable"] for r in rows]
+    assert threshold.y == [0.6, 0.6] and threshold.dashed
+    chosen = selection["chosen_k"]
+    assert [(m.x, m.y) for m in panel.marks] == [(chosen, least.y[chosen - 3])]

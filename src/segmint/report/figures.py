@@ -321,12 +321,12 @@ def stability_panel(selection: dict) -> LinePanel | None:
     chosen = selection["chosen_k"]
     at_chosen = [v for k, v in zip(ks, least, strict=True) if k == chosen]
     return LinePanel(
-        title="segment stability",
+        title="segments' stability",
         x_title="k",
-        y_title="mean Jaccard, higher is better",
+        y_title="higher is better",
         lines=(
             Line(
-                "a segment",
+                "a segment's mean Jaccard",
                 [k for k, _ in dots],
                 [j for _, j in dots],
                 segment_colour(1),

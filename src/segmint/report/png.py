@@ -98,6 +98,8 @@ def _margins(chart: Chart, height: float) -> dict[str, float]:
         bottom_room = 1.1  # slanted segment names
     if any(isinstance(p, LinePanel) and len(p.lines) > 1 for p in chart.panels):
         bottom_room = 0.6
+    if any(isinstance(p, LinePanel) and len(p.lines) > 2 for p in chart.panels):
+        bottom_room = 1.2  # a legend of one line per entry below the panel
     return {
         "left": left,
         "right": 0.98,
@@ -145,7 +147,10 @@ def _(panel: LinePanel, ax: Any) -> None:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     if panel.integer_x:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if len(panel.lines) > 1:
+    if len(panel.lines) > 2:  # points all over the panel (segment stability): legend below
+        ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                  ncol=1)  # fmt: skip
+    elif len(panel.lines) > 1:
         ax.legend(fontsize=8.5, frameon=False)
     ax.set_xlabel(panel.x_title, fontsize=9)
     ax.set_ylabel(panel.y_title, fontsize=9)
