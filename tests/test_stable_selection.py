@@ -203,3 +203,21 @@ def test_the_stability_panel_draws_every_segment_of_every_k():
     assert threshold.y == [0.6, 0.6] and threshold.dashed
     chosen = selection["chosen_k"]
     assert [(m.x, m.y) for m in panel.marks] == [(chosen, least.y[chosen - 3])]
+
+
+def test_concurrent_stability_measures_in_threads_keep_their_own_data():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from segmint.model.clusterboot import segment_stability
+    from segmint.model.kmeans import fit_kmeans, nearest_centre
+    from segmint.model.segment_model import _stability_by_k
+
+    rng = np.random.default_rng(2)
+    cases = []
+    for size, k in ((150, 3), (240, 4), (90, 2), (200, 5)):
+        X = rng.normal(size=(size, 3))
+        cases.append((X, {k: nearest_centre(X, fit_kmeans(X, k, 2, 0))}, k))
+    serial = [segment_stability(X, labels[k], k, 0) for X, labels, k in cases]
+    with ThreadPoolExecutor(4) as pool:  # threads: no fork, every job in its own thread
+        threaded = list(pool.map(lambda c: _stability_by_k(c[0], c[1], 0, 20)[c[2]], cases * 3))
+    assert threaded == serial * 3

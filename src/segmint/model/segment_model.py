@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -470,8 +471,11 @@ def _fit_k(k: int) -> tuple[np.ndarray, np.ndarray, KScore]:
 # Draws of the cluster-wise bootstrap per job: 20 draws of a k are 4 jobs, so that the two
 # processes share the work evenly (a k's draws cost more as k grows).
 DRAWS_PER_JOB = 5
-# What every stability job reads, set by _stability_by_k before a helper is forked.
-_TALLY: dict[str, Any] = {}
+# What the stability jobs read, by a token per call: set by _stability_by_k before a helper
+# is forked (which then shares it, unpickled); a token per call keeps concurrent calls
+# (threads, which do not fork) apart.
+_TALLY: dict[int, dict[str, Any]] = {}
+_TOKENS = itertools.count()
 
 
 def _stability_by_k(
@@ -480,23 +484,24 @@ def _stability_by_k(
     """Return the stability of each k's segments (labels[k]: the rows' segments), its draws
     computed in jobs of DRAWS_PER_JOB from both ends (a forked helper and this process;
     call it inside kmeans.one_thread()). The figures do not depend on who computed what."""
-    jobs = [(k, range(start, min(start + DRAWS_PER_JOB, resamples)))
+    token = next(_TOKENS)
+    jobs = [(token, k, range(start, min(start + DRAWS_PER_JOB, resamples)))
             for k in labels for start in range(0, resamples, DRAWS_PER_JOB)]  # fmt: skip
-    _TALLY.update(X=X, labels=labels, seed=seed, point=distinct_points(X))
+    _TALLY[token] = {"X": X, "labels": labels, "seed": seed, "point": distinct_points(X)}
     tallies = {k: Tally({}) for k in labels}
     try:
         with from_both_ends(_tally_job, jobs, fork=fork) as tallied:
-            for i, (k, _) in enumerate(jobs):
+            for i, (_, k, _) in enumerate(jobs):
                 tallies[k] = tallies[k] + tallied(i)
     finally:
-        _TALLY.clear()
+        del _TALLY[token]
     return {k: tally.stability(k) for k, tally in tallies.items()}
 
 
-def _tally_job(job: tuple[int, range]) -> Tally:
-    k, draws = job
-    return bootstrap_tally(_TALLY["X"], _TALLY["labels"][k], k, _TALLY["seed"], draws,
-                           _TALLY["point"])  # fmt: skip
+def _tally_job(job: tuple[int, int, range]) -> Tally:
+    token, k, draws = job
+    data = _TALLY[token]
+    return bootstrap_tally(data["X"], data["labels"][k], k, data["seed"], draws, data["point"])
 
 
 def _order_by_revenue(
