@@ -64,7 +64,7 @@ def _executive_summary(summary: dict, customers: pd.DataFrame) -> Section:
     how = (
         f"fixed with --k = {sel['chosen_k']}"
         if sel.get("k_fixed")
-        else f"chosen by {_metric(sel['metric'])} among k = {sel['k_range'][0]}–{sel['k_range'][1]}"
+        else f"chosen from k = {sel['k_range'][0]}–{sel['k_range'][1]} by {_metric(sel['metric'])}"
     )
     return Section("summary", "Executive summary").add(
         Figures(
