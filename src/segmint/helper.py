@@ -18,6 +18,7 @@ it after a two-thread K-means).
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import sys
 import threading
@@ -98,6 +99,30 @@ def from_both_ends(
     with helper() as work:
         tasks = {i: work.submit(fn, items[i]) for i in reversed(range(len(items)))}
         yield lambda i: tasks[i].result()
+
+
+# Data handed to forked helpers by reference: set before the fork, read by the copy without
+# pickling (a run's customers can be millions of rows), under a token per call so that runs
+# in several threads at once (which do not fork) each read their own.
+_SHARED: dict[int, Any] = {}
+_TOKENS = itertools.count()
+
+
+@contextmanager
+def sharing(value: Any) -> Iterator[int]:
+    """Keep value under a new token while the block runs; a helper forked inside the block,
+    or this process, reads it with shared(token)."""
+    token = next(_TOKENS)
+    _SHARED[token] = value
+    try:
+        yield token
+    finally:
+        del _SHARED[token]
+
+
+def shared(token: int) -> Any:
+    """Return the value kept under token by sharing()."""
+    return _SHARED[token]
 
 
 def can_fork() -> bool:

@@ -33,7 +33,7 @@ from segmint.features.build import (
     segment_top_categories,
 )
 from segmint.features.clean import clean, release_lines
-from segmint.helper import helper
+from segmint.helper import helper, shared, sharing
 from segmint.io.inputs import Lines, open_lines
 from segmint.io.sources import read_error
 from segmint.io.text import NOT_UTF8
@@ -421,13 +421,10 @@ def _lifetime_value(inputs: ModelInputs, config: Settings, as_of: dt.date) -> Li
     )
 
 
-# The lifetime value job of the helper process: set before it is forked, so that the copy
-# has the inputs without pickling them (3M customers at 50M lines).
-_LIFETIME: dict[str, Any] = {}
-
-
-def _lifetime_job() -> LifetimeValue:
-    return _lifetime_value(**_LIFETIME)
+def _lifetime_job(token: int) -> LifetimeValue:
+    """The lifetime values of the inputs shared under token (helper.sharing: the forked
+    helper has them without pickling, 3M customers at 50M lines)."""
+    return _lifetime_value(**shared(token))
 
 
 @contextmanager
@@ -443,12 +440,8 @@ def lifetime_value_meanwhile(
     if why_not(inputs.repeat_customers, config.clv) is not None:
         yield lambda: _lifetime_value(inputs, config, as_of)
         return
-    _LIFETIME.update(inputs=inputs, config=config, as_of=as_of)
-    try:
-        with helper() as work:
-            yield work.submit(_lifetime_job).result
-    finally:
-        _LIFETIME.clear()
+    with sharing({"inputs": inputs, "config": config, "as_of": as_of}) as token, helper() as work:
+        yield work.submit(_lifetime_job, token).result
 
 
 def _add_segment_clv(

@@ -111,6 +111,9 @@ def one_thread() -> Iterator[None]:
     is loaded first (the run's background import finished, or done here). Entered while
     that import was still under way, the limit missed it, and a small log's model stage
     ran on two threads (cdnow: 2.0 s, and up to 27 s with a forked helper fitting too).
+
+    OpenMP's limit holds for the calling thread only, so runs of the Python API in several
+    threads each set their own (tests/test_concurrency.py); BLAS's is process-wide.
     """
     from threadpoolctl import threadpool_limits
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import itertools
 import json
 import time
 from collections.abc import Callable
@@ -15,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from segmint.errors import InputError, UsageError
-from segmint.helper import from_both_ends
+from segmint.helper import from_both_ends, shared, sharing
 from segmint.model.clusterboot import (
     MIN_STABILITY,
     RESAMPLES,
@@ -168,22 +167,21 @@ class SegmentModel:
         # One pass over the silhouette sample's distances serves every k; on a sample, the
         # refined labels too, unless the silhouette itself chooses k.
         later = sample is not None and metric != "silhouette"
-        _FIT.update(model=self, X=X, sample=Xs, monetary=monetary_s, min_share=min_share,
-                    everyone=sample is not None, score_everyone=score_everyone)  # fmt: skip
-        with one_thread():
+        inputs = {"model": self, "X": X, "sample": Xs, "monetary": monetary_s,
+                  "min_share": min_share, "everyone": sample is not None,
+                  "score_everyone": score_everyone}  # fmt: skip
+        with one_thread(), sharing(inputs) as token:
             # The k are fitted from both ends at once: a helper process (forked here, inside
             # the one-thread limit, which it inherits) from the largest, this one from the
             # smallest. Spark's scoring runs where its session is: here.
-            try:
-                with from_both_ends(_fit_k, ks, fork=score_everyone is None) as fitted:
-                    for i, k in enumerate(ks):
-                        clock.tick(f"k = {k}")
-                        centers, sample_labels, score = fitted(i)
-                        fits[k] = centers, sample_labels
-                        scores.append(score)
-                        silhouette_labels.append(sample_labels[silhouette_at])
-            finally:
-                _FIT.clear()
+            jobs = [(token, k) for k in ks]
+            with from_both_ends(_fit_k, jobs, fork=score_everyone is None) as fitted:
+                for i, k in enumerate(ks):
+                    clock.tick(f"k = {k}")
+                    centers, sample_labels, score = fitted(i)
+                    fits[k] = centers, sample_labels
+                    scores.append(score)
+                    silhouette_labels.append(sample_labels[silhouette_at])
             if self.resamples:
                 measured = _stability_by_k(Xs, {k: fits[k][1] for k in ks}, self.seed,
                                            self.resamples, fork=score_everyone is None)  # fmt: skip
@@ -448,34 +446,27 @@ def revenue_order(revenue: np.ndarray) -> list[int]:
     return sorted(range(len(revenue)), key=lambda i: (-revenue[i], i))
 
 
-# What every k's fit reads, set by SegmentModel.fit before a helper process is forked (which
-# then shares it, unpickled); one fit at a time in a process.
-_FIT: dict[str, Any] = {}
-
-
-def _fit_k(k: int) -> tuple[np.ndarray, np.ndarray, KScore]:
-    """Fit k on the sample in _FIT; return its centres (ordered by revenue), the sample's
-    labels and its scores (over every customer when the sample is not all)."""
-    model, X, Xs = _FIT["model"], _FIT["X"], _FIT["sample"]
+def _fit_k(job: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, KScore]:
+    """Fit k on the sample shared by SegmentModel.fit under the token; return its centres
+    (ordered by revenue), the sample's labels and its scores (over every customer when the
+    sample is not all)."""
+    token, k = job
+    data = shared(token)
+    model, X, Xs = data["model"], data["X"], data["sample"]
     centers = fit_kmeans(Xs, k, model.n_init, model.seed)
-    centers, labels = _order_by_revenue(centers, nearest_centre(Xs, centers), _FIT["monetary"])
-    if _FIT["score_everyone"] is not None:
-        score = _FIT["score_everyone"](centers)
-    elif _FIT["everyone"]:
-        score = score_labels(X, nearest_centre(X, centers), centers, _FIT["min_share"])
+    centers, labels = _order_by_revenue(centers, nearest_centre(Xs, centers), data["monetary"])
+    if data["score_everyone"] is not None:
+        score = data["score_everyone"](centers)
+    elif data["everyone"]:
+        score = score_labels(X, nearest_centre(X, centers), centers, data["min_share"])
     else:
-        score = score_labels(Xs, labels, centers, _FIT["min_share"])
+        score = score_labels(Xs, labels, centers, data["min_share"])
     return centers, labels, score
 
 
 # Draws of the cluster-wise bootstrap per job: 20 draws of a k are 4 jobs, so that the two
 # processes share the work evenly (a k's draws cost more as k grows).
 DRAWS_PER_JOB = 5
-# What the stability jobs read, by a token per call: set by _stability_by_k before a helper
-# is forked (which then shares it, unpickled); a token per call keeps concurrent calls
-# (threads, which do not fork) apart.
-_TALLY: dict[int, dict[str, Any]] = {}
-_TOKENS = itertools.count()
 
 
 def _stability_by_k(
@@ -484,23 +475,20 @@ def _stability_by_k(
     """Return the stability of each k's segments (labels[k]: the rows' segments), its draws
     computed in jobs of DRAWS_PER_JOB from both ends (a forked helper and this process;
     call it inside kmeans.one_thread()). The figures do not depend on who computed what."""
-    token = next(_TOKENS)
-    jobs = [(token, k, range(start, min(start + DRAWS_PER_JOB, resamples)))
-            for k in labels for start in range(0, resamples, DRAWS_PER_JOB)]  # fmt: skip
-    _TALLY[token] = {"X": X, "labels": labels, "seed": seed, "point": distinct_points(X)}
     tallies = {k: Tally({}) for k in labels}
-    try:
+    inputs = {"X": X, "labels": labels, "seed": seed, "point": distinct_points(X)}
+    with sharing(inputs) as token:
+        jobs = [(token, k, range(start, min(start + DRAWS_PER_JOB, resamples)))
+                for k in labels for start in range(0, resamples, DRAWS_PER_JOB)]  # fmt: skip
         with from_both_ends(_tally_job, jobs, fork=fork) as tallied:
             for i, (_, k, _) in enumerate(jobs):
                 tallies[k] = tallies[k] + tallied(i)
-    finally:
-        del _TALLY[token]
     return {k: tally.stability(k) for k, tally in tallies.items()}
 
 
 def _tally_job(job: tuple[int, int, range]) -> Tally:
     token, k, draws = job
-    data = _TALLY[token]
+    data = shared(token)
     return bootstrap_tally(data["X"], data["labels"][k], k, data["seed"], draws, data["point"])
 
 
