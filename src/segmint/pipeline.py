@@ -201,33 +201,37 @@ def _run(
     with (
         tempfile.TemporaryDirectory(prefix="segmint-") as workdir,
         connect(config, Path(workdir)) as con,
-        input_errors(inputs),
     ):
-        # Text files are checked for UTF-8 on their head only (the whole check read 3.6 GB
-        # at 50M lines); where DuckDB then meets a byte that is not UTF-8, the inputs are
-        # opened again with the whole check (which finds cp1252 and rewrites them).
-        for whole_encoding in (False, True):
-            try:
-                with stage("read", con):
-                    lines = open_lines(con, inputs, config, Path(workdir), whole_encoding)
-                with stage("clean", con):
-                    cleaned = clean(con, lines, config)
-                break
-            except duckdb.InvalidInputException as exc:
-                if whole_encoding or NOT_UTF8 not in str(exc):
-                    raise
-        with stage("features", con):
-            customers = customer_features(
-                con, cleaned.as_of, lines.has("quantity"), lines.has("category")
-            )
-            earlier_as_of = None if scoring else refresh_date(cleaned.period_start, cleaned.as_of)
-            earlier = None
-            if earlier_as_of is not None:
-                earlier = earlier_features(
-                    con, earlier_as_of, lines.has("category") and config.feature_set == "full"
+        # The stages that read the inputs: DuckDB's errors about the data are the user's
+        # (one line, exit 2); after them the data is in memory, and an error is a bug.
+        with input_errors(inputs):
+            # Text files are checked for UTF-8 on their head only (the whole check read 3.6 GB
+            # at 50M lines); where DuckDB then meets a byte that is not UTF-8, the inputs are
+            # opened again with the whole check (which finds cp1252 and rewrites them).
+            for whole_encoding in (False, True):
+                try:
+                    with stage("read", con):
+                        lines = open_lines(con, inputs, config, Path(workdir), whole_encoding)
+                    with stage("clean", con):
+                        cleaned = clean(con, lines, config)
+                    break
+                except duckdb.InvalidInputException as exc:
+                    if whole_encoding or NOT_UTF8 not in str(exc):
+                        raise
+            with stage("features", con):
+                customers = customer_features(
+                    con, cleaned.as_of, lines.has("quantity"), lines.has("category")
                 )
-            release_lines(con)
-            clv_inputs = ModelInputs.of(customers, customers.pop(REPEAT_VALUE).to_numpy())
+                earlier_as_of = (
+                    None if scoring else refresh_date(cleaned.period_start, cleaned.as_of)
+                )
+                earlier = None
+                if earlier_as_of is not None:
+                    earlier = earlier_features(
+                        con, earlier_as_of, lines.has("category") and config.feature_set == "full"
+                    )
+                release_lines(con)
+                clv_inputs = ModelInputs.of(customers, customers.pop(REPEAT_VALUE).to_numpy())
         with stage("model"):
             model = model_stage(customers)
             if not scoring:
@@ -240,11 +244,10 @@ def _run(
                     fresh = fresh_names(customers, model)
                     previous = keep_identities(model, old, fresh, config.previous)
                     model.renumber(previous.new_ids, previous.names, customers)
-                attributes = (
-                    load_customers(con, config.customers_file, Path(workdir))
-                    if config.customers_file
-                    else None
-                )
+                attributes = None
+                if config.customers_file:
+                    with input_errors([config.customers_file]):
+                        attributes = load_customers(con, config.customers_file, Path(workdir))
                 segments = _profile(
                     con,
                     customers,
