@@ -197,3 +197,8 @@ def test_form_fields_set_the_smallest_segment_and_the_seed_within_range() -> Non
     assert (settings.min_segment_size, settings.seed) == (12, MAX_SEED)
     with pytest.raises(UsageError, match=f"--seed {MAX_SEED + 1}: choose a whole number from 0"):
         Settings.create(**settings_from_fields({"seed": [str(MAX_SEED + 1)]}))
+    assert (
+        Settings.create(**settings_from_fields({"min_stability": ["0.75"]})).min_stability == 0.75
+    )
+    with pytest.raises(UsageError, match=r"--min-stability 1.5: must be in \[0, 1\]"):
+        Settings.create(**settings_from_fields({"min_stability": ["1.5"]}))
