@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+# The shared real datasets (outside the repository, beside it). Tests that read them carry
+# the `shared_data` marker and skip, saying why, where the folder is absent (conftest.py).
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
 # CONTRACT §2's drop reasons in its order, transcribed here rather than imported from
 # segmint, so that a renamed or reordered reason fails the tests.
 DROP_REASONS = (

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pytest
 
+from helpers import SHARED_DATA
 from segmint import segment
 from segmint.profile import aggregates
 from segmint.profile import summary as figures
 from segmint.profile.traits import segment_traits, traits_from_moments
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
+pytestmark = pytest.mark.shared_data
 
 
 @pytest.fixture(scope="module")

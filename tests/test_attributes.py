@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import SHARED_DATA
 from segmint import segment
 from segmint.profile.attributes import describe_attributes
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
+pytestmark = pytest.mark.shared_data
 
 
 def test_shares_per_segment_with_unknown_customers_and_ties_by_value():

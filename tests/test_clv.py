@@ -9,7 +9,6 @@ the conditional expectation of one customer) and from "RFM and CLV" (p, q, gamma
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -17,6 +16,7 @@ import pandas as pd
 import pytest
 from scipy.special import hyp2f1
 
+from helpers import SHARED_DATA
 from segmint.clv import (
     GammaGammaParams,
     bgnbd,
@@ -29,7 +29,8 @@ from segmint.clv import (
 from segmint.clv._inputs import distinct_rows
 from segmint.clv._mle import LOG_LOWER, LOG_UPPER, maximize
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow_sample.csv"
+DATA = SHARED_DATA / "cdnow_sample.csv"
+pytestmark = pytest.mark.shared_data
 CALIBRATION_END = pd.Timestamp("1997-09-30")
 
 

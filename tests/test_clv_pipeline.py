@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import write_csv
+from helpers import SHARED_DATA, write_csv
 from segmint import segment
 from segmint.clv.per_customer import LIKELY_LOST_BELOW
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
+pytestmark = pytest.mark.shared_data
 CDNOW = DATA / "cdnow_sample.csv"
 
 

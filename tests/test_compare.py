@@ -9,11 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers import SHARED_DATA
 from report_tables import markdown_tables
 from segmint import SegmintError, segment
 from segmint.lifecycle.compare import compare, key_moves
 
-RETAIL = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail_sample.csv"
+RETAIL = SHARED_DATA / "online_retail_sample.csv"
+pytestmark = pytest.mark.shared_data
 
 
 def fake_run(folder: Path, as_of: str, names: list[str], members: dict[str, tuple[int, float]]):

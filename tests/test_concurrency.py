@@ -13,10 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers import SHARED_DATA
 from segmint import segment
 from segmint.helper import shared, sharing
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
+pytestmark = pytest.mark.shared_data
 CASES = [
     (DATA / "online_retail_sample.csv", {}),
     (DATA / "cdnow_sample.csv", {}),

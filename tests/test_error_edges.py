@@ -3,13 +3,13 @@ data errors into one `error:` line naming the input; anything later is a bug."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from helpers import SHARED_DATA
 from segmint import segment
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
+pytestmark = pytest.mark.shared_data
 
 
 def test_a_duckdb_error_after_the_reading_stages_is_a_bug_not_bad_input(monkeypatch) -> None:

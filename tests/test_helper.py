@@ -155,6 +155,7 @@ with threadpool_limits(limits=2):
     assert result == {"forked": True, "processes": 2, "same": True}
 
 
+@pytest.mark.shared_data
 def test_lifetime_values_fitted_in_the_helper_equal_those_fitted_in_the_run() -> None:
     # The CLV models run in the helper while the run profiles the segments and learns the
     # rules; the customer table (CLV columns included) and summary are the same either way.

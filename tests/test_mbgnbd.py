@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import hyp2f1
 
+from helpers import SHARED_DATA
 from segmint.clv import mbgnbd, orders
 from segmint.clv._mle import maximize
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow_sample.csv"
+DATA = SHARED_DATA / "cdnow_sample.csv"
+pytestmark = pytest.mark.shared_data
 CALIBRATION_END = pd.Timestamp("1997-09-30")
 
 # The published estimates, used where a test needs realistic parameters without fitting.

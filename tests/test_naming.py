@@ -10,23 +10,19 @@ from __future__ import annotations
 import math
 import random
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import SHARED_DATA
 from segmint import segment
 from segmint.profile.naming import NAME_RULES, base_name, name_segments
 from segmint.profile.strategy import describe, strategies
 from segmint.profile.traits import MIN_LOG_DISTANCE, Trait, segment_traits
 
-# the shared data folder beside the repository, found from this file's location.
-DATA = next(
-    p / "shared" / "data"
-    for p in Path(__file__).resolve().parents
-    if (p / "shared" / "data" / "online_retail_sample.csv").is_file()
-)
+DATA = SHARED_DATA
+pytestmark = pytest.mark.shared_data
 ONLINE_RETAIL = DATA / "online_retail_sample.csv"
 
 FEATURES = ("recency_days", "frequency", "monetary", "aov", "tenure_days", "return_rate")

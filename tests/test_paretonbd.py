@@ -10,7 +10,6 @@ its own quadrature is checked here against scipy.integrate.quad of the integral 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,11 +17,13 @@ import pytest
 from scipy.integrate import quad
 from scipy.optimize import minimize
 
+from helpers import SHARED_DATA
 from segmint.clv import orders, paretonbd
 from segmint.clv._inputs import distinct_rows
 from segmint.clv._mle import maximize
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow_sample.csv"
+DATA = SHARED_DATA / "cdnow_sample.csv"
+pytestmark = pytest.mark.shared_data
 CALIBRATION_END = pd.Timestamp("1997-09-30")
 
 # Fader & Hardie's CDNOW estimates, used where a test needs realistic parameters.

@@ -9,11 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import SHARED_DATA
 from segmint import segment
 from segmint.lifecycle.refresh import TOO_SHORT, EarlierFit, refresh_date, refresh_summary
 from segmint.model.segment_model import SegmentModel
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
+pytestmark = pytest.mark.shared_data
 
 
 def test_the_earlier_date_needs_ninety_days_of_orders_before_it():

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from sklearn.decomposition import PCA
 
-from helpers import DROP_REASONS, write_csv
+from helpers import DROP_REASONS, SHARED_DATA, write_csv
 from report_tables import (
     headings,
     markdown_tables,
@@ -43,7 +43,8 @@ from segmint.report.html import render_html
 from segmint.report.markdown import render_markdown
 from segmint.report.plan import implementation_plan, refresh_cadence
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
+pytestmark = pytest.mark.shared_data
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # CONTRACT §3's RFM map, its 11 names transcribed here.
 RFM_NAMES = {

@@ -4,19 +4,19 @@ rules.json on every customer, honest fidelity, audience files."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import write_csv
+from helpers import SHARED_DATA, write_csv
 from segmint import segment
 from segmint.rules.export import audience_files, rule_text, sql_expression
 from segmint.rules.tree import Condition, Rules, learn_rules
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
+pytestmark = pytest.mark.shared_data
 
 
 def separable() -> tuple[pd.DataFrame, np.ndarray]:

@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import write_csv
+from helpers import SHARED_DATA, write_csv
 from segmint import SegmintError, segment
 from segmint.model.segment_model import load_model
 from segmint.pipeline import score
 
-RETAIL = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail_sample.csv"
+RETAIL = SHARED_DATA / "online_retail_sample.csv"
+pytestmark = pytest.mark.shared_data
 CLI = [sys.executable, "-m", "segmint.cli"]
 
 

@@ -9,13 +9,15 @@ import duckdb
 import pytest
 import sqlglot
 
+from helpers import SHARED_DATA
 from segmint.engines.spark_sql import to_spark
 from segmint.features.build import customer_features
 from segmint.features.clean import clean
 from segmint.io.inputs import open_lines
 from segmint.settings import Settings
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
+pytestmark = pytest.mark.shared_data
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 DATASETS = ["online_retail_sample.csv", "cdnow_sample.csv", "zeotap/Transactions.csv"]
 

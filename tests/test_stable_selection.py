@@ -3,12 +3,11 @@ every segment's bootstrap Jaccard reaches --min-stability; its fall-back and its
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import SHARED_DATA
 from segmint import segment
 from segmint.errors import UsageError
 from segmint.model.clusterboot import SegmentStability
@@ -16,7 +15,8 @@ from segmint.model.segment_model import SegmentModel
 from segmint.model.selection import KScore, choose_k, fragile_warning
 from segmint.settings import Settings
 
-RETAIL = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail_sample.csv"
+RETAIL = SHARED_DATA / "online_retail_sample.csv"
+pytestmark = pytest.mark.shared_data
 
 
 def scored(k: int, db: float, jaccard: list[float | None], eligible: bool = True) -> KScore:

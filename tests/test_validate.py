@@ -13,14 +13,15 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from helpers import write_csv
+from helpers import SHARED_DATA, write_csv
 from report_tables import markdown_tables, shows, table_with
 from segmint import SegmintError
 from segmint.clv import orders
 from segmint.clv.validation import auc, read_log, tracking_points, validate
 from segmint.settings import Settings
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
+pytestmark = pytest.mark.shared_data
 CDNOW = DATA / "cdnow_sample.csv"
 needs_cdnow = pytest.mark.skipif(not CDNOW.exists(), reason=f"{CDNOW} is not present")
 MODELS = orders.MODEL_NAMES

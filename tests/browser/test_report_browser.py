@@ -14,9 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytestmark = pytest.mark.browser
+from helpers import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+pytestmark = [pytest.mark.browser, pytest.mark.shared_data]
+
+DATA = SHARED_DATA
 ZEOTAP = DATA / "zeotap"
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(2)>"

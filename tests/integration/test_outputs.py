@@ -19,10 +19,11 @@ import pyarrow as pa
 import pytest
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
-from helpers import OUTPUTS
+from helpers import OUTPUTS, SHARED_DATA
 from report_tables import script_block
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = SHARED_DATA
+pytestmark = pytest.mark.shared_data
 RETAIL = DATA / "online_retail_sample.csv"
 REL = 1e-9
 

@@ -10,15 +10,15 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import segmint
-from helpers import DROP_REASONS
+from helpers import DROP_REASONS, SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = SHARED_DATA
+pytestmark = pytest.mark.shared_data
 NULL_MARKERS = {"", "NA", "N/A", "NULL", "null", "NaN", "None", "-"}
 REASONS = DROP_REASONS
 

@@ -7,7 +7,6 @@ the same file and settings, customer by customer.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -15,14 +14,15 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from helpers import SHARED_DATA
 from segmint import segment
 from segmint.cli import main
 from segmint.engines.spark_run import segment_on_spark
 from segmint.errors import UsageError
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.shared_data]
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = SHARED_DATA
 DATASETS = ["online_retail_sample.csv", "cdnow_sample.csv", "zeotap/Transactions.csv"]
 MONEY = ("monetary", "aov", "avg_unit_price")
 SETTINGS = {"n_init": 3}

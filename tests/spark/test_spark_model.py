@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans
 
+from helpers import SHARED_DATA
 from segmint import segment
 from segmint.engines import spark_model
 from segmint.model.kmeans import nearest_centre
 from segmint.model.selection import davies_bouldin_and_calinski_harabasz
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.shared_data]
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = SHARED_DATA
 
 
 @pytest.fixture(scope="module")
