@@ -285,3 +285,15 @@ def test_mixed_line_endings_with_legacy_bytes_past_the_head(
     customers = pd.read_parquet(out / "segments.parquet").set_index("customer_id")
     assert customers.loc["José", "frequency"] == 2
     assert customers.loc["José", "monetary"] == pytest.approx(15.5)
+
+
+def test_a_log_whose_amounts_are_all_zero_has_no_nan_ratio(tmp_path: Path) -> None:
+    # It wrote "spent 0.00 each, nan× the average customer" into report.md (make fuzz).
+    rows = [["12369", "2010-01-07", "0"], ["12371", "2010-01-06", "0"], ["12347", "2010-01-03", "0"],
+            ["12361", "2010-01-02", "0"], ["12376", "2010-01-03", "0"]]  # fmt: skip
+    source = write_csv(tmp_path / "zero.csv", ["CustomerID", "InvoiceDate", "Amount"], rows)
+    out = tmp_path / "out"
+    outcome = check_command(["run", str(source), "--out", str(out), "--quiet"], out, OUTPUTS)
+    assert outcome.code == 0, outcome.stderr
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "spent 0.00 each." in report and "nan" not in report

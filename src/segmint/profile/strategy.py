@@ -79,9 +79,10 @@ def strategies(
 def describe(name: str, customers: int, share: float, traits: dict[str, Trait]) -> str:
     """Return one sentence with the segment's size and its figures against the average customer."""
     r, f, m = traits["recency_days"], traits["frequency"], traits["monetary"]
-    ratio = m.mean / m.base_mean if m.base_mean else float("nan")
+    # Without spend overall (every amount 0) there is no ratio to give.
+    ratio = f", {m.mean / m.base_mean:.1f}× the average customer" if m.base_mean else ""
     return (
         f"{name}: {customers:,} customers ({share:.0%}) who last ordered {r.mean:.0f} days ago on "
         f"average (all customers: {r.base_mean:.0f}), placed {f.mean:.1f} orders "
-        f"(all: {f.base_mean:.1f}) and spent {m.mean:,.2f} each, {ratio:.1f}× the average customer."
+        f"(all: {f.base_mean:.1f}) and spent {m.mean:,.2f} each{ratio}."
     )
