@@ -8,6 +8,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import minimize
 
+
+def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return a @ b (vector · vector, or matrix · vector) computed by numpy's own loop.
+
+    BLAS's product splits a long vector between its threads, and the split changes the
+    sum's last bits; its thread count is process-wide, so another run (or the caller) may
+    have set it. numpy's einsum never calls BLAS: the same bits in any process.
+    """
+    return np.einsum("...i,i->...", a, b)
+
+
 # Every parameter of every model is positive; fitting ln(θ) keeps it so without constraints.
 # The box only stops a likelihood without an interior maximum from running off to overflow:
 # a parameter that ends on it means the maximum does not exist, so the fit is not converged.

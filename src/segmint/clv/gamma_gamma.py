@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
 from segmint.clv._inputs import weights_of
-from segmint.clv._mle import maximize, warm_start
+from segmint.clv._mle import dot, maximize, warm_start
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def fit_gamma_gamma(
             f"found {customers}"
         )
     x, m_x, w = x[usable], m_x[usable], np.ascontiguousarray(w[usable], dtype=float)
-    start = np.array([1.0, 1.0, float(w @ m_x) / float(w.sum())])
+    start = np.array([1.0, 1.0, float(dot(w, m_x)) / float(w.sum())])
     objective = _NegativeLogLikelihood(x, m_x, w)
     start = warm_start(lambda at: _NegativeLogLikelihood(x[at], m_x[at], w[at]), len(x), start)
     fit = maximize(objective, start, float(w.sum()))
@@ -134,8 +134,8 @@ class _NegativeLogLikelihood:
         self.customers_per_x = np.bincount(self.x_index, weights=weight).astype(float)
         self.x, self.spend, self.weight = x, m_x * x, weight
         self.wx = weight * x
-        self.log_spend = float(self.wx @ np.log(self.spend))
-        self.log_m_x = float(weight @ np.log(m_x))
+        self.log_spend = float(dot(self.wx, np.log(self.spend)))
+        self.log_m_x = float(dot(weight, np.log(m_x)))
         self.total = float(weight.sum())
 
     def __call__(self, log_params: np.ndarray) -> tuple[float, np.ndarray]:
@@ -143,20 +143,22 @@ class _NegativeLogLikelihood:
         xs, count = self.distinct_x, self.customers_per_x
         px = p * xs
         log_total = np.log(gamma + self.spend)
-        x_log_total = self.wx @ log_total
-        sum_log_total = self.weight @ log_total
+        x_log_total = dot(self.wx, log_total)
+        sum_log_total = dot(self.weight, log_total)
         ll = (
-            count @ (gammaln(px + q) - gammaln(px))
+            dot(count, gammaln(px + q) - gammaln(px))
             + self.total * (q * np.log(gamma) - gammaln(q))
             + p * (self.log_spend - x_log_total)
             - q * sum_log_total
             - self.log_m_x
         )
         digamma_px_q = digamma(px + q)
-        grad_p = (count * xs) @ (digamma_px_q - digamma(px)) + self.log_spend - x_log_total
-        grad_q = count @ digamma_px_q - sum_log_total + self.total * (np.log(gamma) - digamma(q))
-        grad_gamma = self.total * q / gamma - (p * self.wx + q * self.weight) @ (
-            1.0 / (gamma + self.spend)
+        grad_p = dot(count * xs, digamma_px_q - digamma(px)) + self.log_spend - x_log_total
+        grad_q = (
+            dot(count, digamma_px_q) - sum_log_total + self.total * (np.log(gamma) - digamma(q))
+        )
+        grad_gamma = self.total * q / gamma - dot(
+            p * self.wx + q * self.weight, 1.0 / (gamma + self.spend)
         )
         grad = np.array([grad_p * p, grad_q * q, grad_gamma * gamma])
         return -ll / self.total, -grad / self.total

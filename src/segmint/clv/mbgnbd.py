@@ -45,6 +45,7 @@ from segmint.clv import bgnbd
 from segmint.clv._inputs import customers as _customers
 from segmint.clv._inputs import floats as _floats
 from segmint.clv._inputs import horizon as _horizon
+from segmint.clv._mle import dot
 
 PARAMS = ("r", "alpha", "a", "b")
 Params = Sequence[float]
@@ -52,7 +53,7 @@ Params = Sequence[float]
 
 def start(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Return the fit's starting point: r = a = b = 1 and alpha the mean T."""
-    mean_T = float(weights @ T) / float(weights.sum())
+    mean_T = float(dot(weights, T)) / float(weights.sum())
     return np.array([1.0, mean_T if mean_T > 0 else 1.0, 1.0, 1.0])
 
 
@@ -204,27 +205,27 @@ class _NegativeLogLikelihood:
         inverse_last = 1.0 / (alpha + self.t_x)
         gap = np.log1p(self.silence * inverse_last)  # ln((alpha+T)/(alpha+t_x))
         log_odds = log_odds_x[self.x_index] + (r + self.x) * gap
-        weighted_log_T = w @ log_T
+        weighted_log_T = dot(w, log_T)
         ll = (
-            per_x @ ll_x
+            dot(per_x, ll_x)
             + r * np.log(alpha) * self.total
             - r * weighted_log_T
-            - wx @ log_T
-            + w @ np.logaddexp(0.0, log_odds)
+            - dot(wx, log_T)
+            + dot(w, np.logaddexp(0.0, log_odds))
         )
 
         # Weight of each customer's "dropped out after t_x" branch in its likelihood.
         w_drop = w * expit(log_odds)
         inverse_T = 1.0 / (alpha + self.T)
         inverse_gap = self.silence * inverse_last * inverse_T  # 1/(alpha+t_x) − 1/(alpha+T)
-        grad_r = per_x @ d_r_x + np.log(alpha) * self.total - weighted_log_T + w_drop @ gap
+        grad_r = dot(per_x, d_r_x) + np.log(alpha) * self.total - weighted_log_T + dot(w_drop, gap)
         grad_alpha = (
             r * self.total / alpha
-            - (w * r + wx) @ inverse_T
-            - (w_drop * (r + self.x)) @ inverse_gap
+            - dot(w * r + wx, inverse_T)
+            - dot(w_drop * (r + self.x), inverse_gap)
         )
         drop_per_x = np.bincount(self.x_index, weights=w_drop, minlength=len(xs))
-        grad_a = per_x @ d_a_x + drop_per_x.sum() / a
-        grad_b = per_x @ d_b_x - drop_per_x @ (1.0 / (b + xs))
+        grad_a = dot(per_x, d_a_x) + drop_per_x.sum() / a
+        grad_b = dot(per_x, d_b_x) - dot(drop_per_x, 1.0 / (b + xs))
         grad = np.array([grad_r * r, grad_alpha * alpha, grad_a * a, grad_b * b])
         return -ll / self.total, -grad / self.total

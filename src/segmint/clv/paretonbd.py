@@ -66,6 +66,7 @@ from scipy.special import digamma, expit, gammaln
 from segmint.clv._inputs import customers as _customers
 from segmint.clv._inputs import floats as _floats
 from segmint.clv._inputs import horizon as _horizon
+from segmint.clv._mle import dot
 
 PARAMS = ("r", "alpha", "s", "beta")
 Params = Sequence[float]
@@ -112,7 +113,7 @@ _RISING_MAX = 1_000_000
 
 def start(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Return the fit's starting point: r = s = 1 and alpha = beta = the mean T."""
-    mean_T = float(weights @ T) / float(weights.sum())
+    mean_T = float(dot(weights, T)) / float(weights.sum())
     scale = mean_T if mean_T > 0 else 1.0
     return np.array([1.0, scale, 1.0, scale])
 
@@ -574,11 +575,11 @@ class _NegativeLogLikelihood:
 
         per_x, xs = self.weight_per_x, self.distinct_x
         log_rate, d_log_rate = _log_rate_terms(r, alpha, xs)
-        value = per_x @ log_rate + ll
+        value = dot(per_x, log_rate) + ll
         # grad_f is in (q, p, alpha, beta); the parameters are (r, alpha, s, beta).
-        grad = grad_f[_BY_PARAM] @ to_f + grad_b @ to_b + grad_direct
-        grad[0] += per_x @ d_log_rate
-        grad[1] -= per_x @ xs / alpha
+        grad = dot(grad_f[_BY_PARAM], to_f) + dot(grad_b, to_b) + grad_direct
+        grad[0] += dot(per_x, d_log_rate)
+        grad[1] -= dot(per_x, xs) / alpha
         grad[2] += died / s
         grad[3] -= died / beta
         return -value / self.total, -grad * params / self.total
@@ -632,9 +633,9 @@ class _NegativeLogLikelihood:
         w_died, w_alive = per_f * share, per_f * k
         grad_direct = np.zeros(4)
         if len(direct):  # their Ĩ does not come from F(t_x) and F(T)
-            grad_direct = grad_i[_BY_PARAM] @ w_died[direct]
+            grad_direct = dot(grad_i[_BY_PARAM], w_died[direct])
             per_f[direct] = 0.0
         n = self.n_pairs
         to_f = np.bincount(self.at_t_x, per_f, n) + np.bincount(self.at_T, per_f * (share - 1.0), n)
         to_b = np.bincount(self.at_T, w_alive, n)
-        return float(self.weight @ ll), to_f, to_b, float(w_died.sum()), grad_direct
+        return float(dot(self.weight, ll)), to_f, to_b, float(w_died.sum()), grad_direct

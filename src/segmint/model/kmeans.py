@@ -113,7 +113,10 @@ def one_thread() -> Iterator[None]:
     ran on two threads (cdnow: 2.0 s, and up to 27 s with a forked helper fitting too).
 
     OpenMP's limit holds for the calling thread only, so runs of the Python API in several
-    threads each set their own (tests/test_concurrency.py); BLAS's is process-wide.
+    threads each set their own (tests/test_concurrency.py). BLAS's thread count is left
+    alone: it is one setting for the whole process (and OpenBLAS ignores a change asked from
+    another thread once the main thread has set it), and no figure of a run depends on it
+    (silhouettes and the CLV's sums never call BLAS; scikit-learn's K-means limits its own).
     """
     from threadpoolctl import threadpool_limits
 
@@ -122,5 +125,5 @@ def one_thread() -> Iterator[None]:
     preload.finish()
     import sklearn.cluster  # noqa: F401  (loads the OpenMP runtime to be limited)
 
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=1, user_api="openmp"):
         yield

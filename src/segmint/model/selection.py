@@ -141,25 +141,28 @@ def silhouettes(X: np.ndarray, labelings: list[np.ndarray]) -> list[float | None
 
     scikit-learn's definition (silhouette_score): a point alone in its segment scores 0;
     None where a labelling has fewer than 2 or more than n - 1 segments. The distances are
-    computed once, block by block, and shared by every labelling; per-segment sums of a
-    block's distances are one matrix product with the labelling's indicator matrix.
+    computed once, block by block, and shared by every labelling; a block's distances are
+    summed per segment with numpy's (pairwise) sum over each segment's columns, not a
+    matrix product with an indicator matrix: BLAS's product changes its last bits with its
+    thread count, which another run in the same process may have set
+    (tests/test_concurrency.py).
     """
     n = len(X)
     encoded = [np.unique(labels, return_inverse=True)[1].reshape(-1) for labels in labelings]
     counts = [np.bincount(codes) for codes in encoded]
     usable = [2 <= len(c) <= n - 1 for c in counts]
-    indicators = [
-        np.eye(len(c))[codes] if ok else None
+    members = [
+        [np.flatnonzero(codes == j) for j in range(len(c))] if ok else None
         for codes, c, ok in zip(encoded, counts, usable, strict=True)
     ]
     totals = [0.0] * len(labelings)
     for start in range(0, n, SILHOUETTE_BLOCK):
         block = slice(start, start + SILHOUETTE_BLOCK)
         distances = np.sqrt(squared_distances(X, X[block])).T  # block × n
-        for i, indicator in enumerate(indicators):
-            if indicator is None:
+        for i, columns in enumerate(members):
+            if columns is None:
                 continue
-            sums = distances @ indicator  # block × segments
+            sums = np.stack([distances[:, c].sum(axis=1) for c in columns], axis=1)
             own = encoded[i][block]
             sizes = counts[i]
             rows = np.arange(len(own))
