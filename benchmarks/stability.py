@@ -41,9 +41,9 @@ def model_inputs(path: Path):
     """Return (customers, earlier customers, earlier date) as a default run computes them."""
     from segmint.features.build import REPEAT_VALUE, customer_features, earlier_features
     from segmint.features.clean import clean
+    from segmint.io.connection import connect
     from segmint.io.inputs import open_lines
     from segmint.lifecycle.refresh import refresh_date
-    from segmint.pipeline import connect
     from segmint.settings import Settings
 
     config = Settings.create()
@@ -64,7 +64,7 @@ def model_inputs(path: Path):
 def time_model_stage(customers, earlier, earlier_as_of, with_stability: bool) -> dict:
     """Fit as a default run does; return the seconds of the fit and of the refresh refit."""
     from segmint.lifecycle.refresh import refit_earlier
-    from segmint.pipeline import new_model
+    from segmint.model.segment_model import new_model
     from segmint.settings import Settings
 
     model = new_model(Settings.create(), customers.columns)

@@ -17,15 +17,16 @@ def test_a_duckdb_error_after_the_reading_stages_is_a_bug_not_bad_input(monkeypa
     (exit 2); later, the data is in memory and such an error is a bug (issue 26, item 5)."""
     import duckdb
 
-    from segmint import pipeline
+    from segmint import sequence
+    from segmint.engines import local
     from segmint.errors import InputError
 
     def broken(*args, **kwargs):
         raise duckdb.InvalidInputException("a query of the profile stage failed")
 
-    monkeypatch.setattr(pipeline, "_profile", broken)
+    monkeypatch.setattr(sequence, "_profile", broken)
     with pytest.raises(duckdb.InvalidInputException, match="profile stage"):
         segment(DATA / "online_retail_sample.csv", k=3, n_init=1)
-    monkeypatch.setattr(pipeline, "open_lines", broken)
+    monkeypatch.setattr(local, "open_lines", broken)
     with pytest.raises(InputError, match=r"online_retail_sample\.csv: cannot be read"):
         segment(DATA / "online_retail_sample.csv", k=3, n_init=1)

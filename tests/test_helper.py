@@ -164,16 +164,17 @@ def test_lifetime_values_fitted_in_the_helper_equal_those_fitted_in_the_run() ->
 import tempfile
 from pathlib import Path
 import segmint.helper as H
+import segmint.engines.local as L
 import segmint.pipeline as P
 from segmint.preload import preload
 data = Path(P.__file__).resolve().parents[3] / "shared" / "data" / "cdnow_sample.csv"
 record = tempfile.mktemp()
-fit = P._lifetime_value
+fit = L._lifetime_value
 def spy(*args, **kwargs):
     with open(record, "a") as out:
         print(os.getpid(), file=out)
     return fit(*args, **kwargs)
-P._lifetime_value = spy
+L._lifetime_value = spy
 preload()
 # With progress reported, a thread watches DuckDB during the first stages; it has ended
 # before the helper is forked.

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from segmint import progress
-from segmint.pipeline import connect
+from segmint.io.connection import connect
 from segmint.progress import reporter, stage_of, time_left, watching
 from segmint.settings import Settings
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from segmint.pipeline import SegmentationResult
+    from segmint.result import SegmentationResult
 
 WRITING = "Writing outputs and the report"
 

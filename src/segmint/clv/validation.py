@@ -186,7 +186,7 @@ def validate(
 def read_log(source: Any, holdout_days: int, config: Settings, progress: Any) -> CalibrationLog:
     """Return the calibration customers, the holdout orders and the daily repeat orders of
     a log whose last holdout_days days are the holdout."""
-    from segmint.pipeline import connect, input_errors
+    from segmint.io.connection import connect, input_errors
 
     inputs = list(source) if isinstance(source, (list, tuple)) else [source]
     with (

@@ -64,22 +64,15 @@ from segmint.features.build import (
     tidy_types,
 )
 from segmint.features.clean import clean
+from segmint.io.connection import input_errors
 from segmint.io.inputs import open_lines
 from segmint.lifecycle.compare import key_moves, matrix_of_pairs, segment_names
 from segmint.lifecycle.identity import check_previous, keep_identities, previous_model
 from segmint.lifecycle.refresh import TOO_SHORT, refit_earlier, refresh_date, refresh_summary
 from segmint.model.feature_sets import transform_of
 from segmint.model.sampling import sample_order
-from segmint.model.segment_model import SegmentModel, revenue_order
+from segmint.model.segment_model import SegmentModel, new_model, revenue_order
 from segmint.model.selection import KScore
-from segmint.pipeline import (
-    STAGES,
-    input_errors,
-    input_summary,
-    new_model,
-    run_summary,
-    selection_summary,
-)
 from segmint.profile import aggregates
 from segmint.profile import summary as figures
 from segmint.profile.attributes import (
@@ -93,7 +86,9 @@ from segmint.profile.segments import describe_segments
 from segmint.profile.traits import traits_from_moments
 from segmint.rules.export import contact_columns, rule_text
 from segmint.rules.tree import Rules, learn_rules
+from segmint.sequence import STAGES
 from segmint.settings import Settings
+from segmint.summary import input_summary, run_summary, selection_summary
 
 SPARK_PREFIX = "spark:"
 # Rows of a Spark table that DuckDB reads to find its columns' roles and formats.

@@ -56,7 +56,7 @@ def inspect_inputs(
     finding the roles, reading the dates or cleaning is returned in `error` with the columns
     and the preview, so that the user can choose other columns.
     """
-    from segmint.pipeline import connect, input_errors
+    from segmint.io.connection import connect, input_errors
 
     config = Settings.create(**settings)
     inputs = list(inputs)

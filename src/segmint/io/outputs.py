@@ -20,7 +20,7 @@ from segmint.errors import OutputError
 if TYPE_CHECKING:
     import duckdb
 
-    from segmint.pipeline import SegmentationResult
+    from segmint.result import SegmentationResult
 
 TEXT_COLUMNS = ("customer_id", "segment_name", "rfm_segment")
 FORMULA_START = ("=", "+", "-", "@")

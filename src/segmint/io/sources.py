@@ -158,7 +158,7 @@ def _delimited_view(
         # lines split alike on a delimiter: DuckDB's sniffer gives up on a line with fewer
         # fields, such as the last line of an export cut short. Read the file with that
         # delimiter and the header's names, so that such a line is named when it is met
-        # (pipeline.input_errors), as it is where the sniffer did not see it.
+        # (io.connection.input_errors), as it is where the sniffer did not see it.
         explicit = _header_reader(readable, lines)
         if explicit is not None:
             reader, delimiter = explicit

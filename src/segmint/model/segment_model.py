@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from segmint.model.clusterboot import (
     Tally,
     bootstrap_tally,
 )
-from segmint.model.feature_sets import apply_transform, transform_of
+from segmint.model.feature_sets import apply_transform, clustering_features, transform_of
 from segmint.model.kmeans import (
     count_distinct,
     distinct_points,
@@ -42,6 +42,9 @@ from segmint.model.selection import (
     silhouettes,
 )
 from segmint.progress import time_left
+
+if TYPE_CHECKING:  # settings imports the model package's defaults
+    from segmint.settings import Settings
 
 MODEL_FORMAT = "segmint-model"
 MODEL_VERSION = 1
@@ -519,3 +522,23 @@ class _Clock:
                 eta = f", {time_left(left)} left"
             self.progress(f"{what} ({self.done + 1} of {self.steps}{eta})")
         self.done += 1
+
+
+def new_model(config: Settings, columns: list[str] | pd.Index) -> SegmentModel:
+    """Return the unfitted SegmentModel a run's settings ask for, on the features columns give."""
+    features = clustering_features(config.feature_set, columns)
+    return SegmentModel(
+        features,
+        transform=config.transform,
+        k=config.k,
+        k_min=config.k_min,
+        k_max=config.k_max,
+        select=config.select,
+        min_stability=config.min_stability,
+        min_segment_share=config.min_segment_share,
+        min_segment_size=config.min_segment_size,
+        silhouette_sample_size=config.silhouette_sample_size,
+        n_init=config.n_init,
+        seed=config.seed,
+        sample_size=config.sample_size,
+    )

@@ -75,6 +75,16 @@ def segment_traits(
 
     Missing values (interpurchase_days of one-time buyers) are left out of the means.
     """
+    return traits_from_moments(*segment_moments(customers, labels, k, features))
+
+
+def segment_moments(
+    customers: pd.DataFrame,
+    labels: np.ndarray,
+    k: int,
+    features: Sequence[str] = PROFILE_FEATURES,
+) -> tuple[dict[str, Moments], list[dict[str, Moments]]]:
+    """Return each feature's Moments over the customers table and per segment id."""
     base: dict[str, Moments] = {}
     segments: list[dict[str, Moments]] = [{} for _ in range(k)]
     # The customers grouped by segment, each group in table order: a group's values are
@@ -105,7 +115,7 @@ def segment_traits(
                     float(values[inside][kept].mean()),
                     float(logged[inside][kept].mean()),
                 )
-    return traits_from_moments(base, segments)
+    return base, segments
 
 
 def levels(traits: dict[str, Trait]) -> dict[str, str]:
