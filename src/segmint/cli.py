@@ -388,7 +388,7 @@ def _run_on_spark(
     conf: dict[str, str],
 ) -> None:
     from segmint.engines.spark import start_session
-    from segmint.engines.spark_run import segment_on_spark
+    from segmint.pipeline import segment_on_spark
     from segmint.progress import reporter
 
     with reporter(quiet) as progress:

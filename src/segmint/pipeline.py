@@ -92,3 +92,21 @@ def _out_of_range(model: SegmentModel) -> dict:
         "share": float(outside.any(axis=1).mean()) if len(outside) else 0.0,
         "by_feature": {f: int(n) for f, n in zip(model.features, outside.sum(axis=0), strict=True)},
     }
+
+
+def segment_on_spark(
+    spark: Any, source: Any | Sequence[Any], progress: Progress | None = None, **settings: Any
+) -> Any:
+    """Return the segmentation of a log computed on a Spark session (engines.spark_run).
+
+    spark: a session, or a function returning one (called once the inputs are known to be
+    readable, so that a bad file fails fast, before Spark starts).
+    """
+    config = Settings.create(**settings)
+    inputs = [str(s) for s in (source if isinstance(source, (list, tuple)) else [source])]
+    from segmint.engines.spark_run import UNSUPPORTED, SparkEngine
+
+    for name, option in UNSUPPORTED.items():
+        if getattr(config, name):
+            raise UsageError(f"{option}: not supported by the Spark engine yet")
+    return run(SparkEngine(spark, inputs, config), inputs, config, progress)

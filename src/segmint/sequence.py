@@ -107,7 +107,7 @@ def run(
                     None if scoring else refresh_date(cleaned.period_start, cleaned.as_of)
                 )
                 engine.features(cleaned, lines, config, earlier_as_of)
-        attributes = engine.load_customers(config.customers_file)
+                attributes = engine.load_customers(config.customers_file)  # errors name it
         with stages("model"):
             if model is None:
                 model = engine.fit(config, stages.sub("model"))
@@ -141,8 +141,8 @@ def run(
                         entry["rule_fidelity"] = rules.segment_fidelity[entry["id"]]
             with stages("clv"):
                 lifetime, per_segment = lifetime_value(model)
-                for entry, values in zip(segments, per_segment, strict=True):
-                    entry.update(values)
+                for entry in segments:
+                    entry.update(per_segment[entry["id"]])
         if previous is not None:
             previous.summary["moves"] = engine.moves_since(config.previous, model)
         summary = _summary(engine, config, lines, cleaned, model, segments, everyone, rules,

@@ -17,8 +17,8 @@ from sklearn.metrics import adjusted_rand_score
 from helpers import SHARED_DATA
 from segmint import segment
 from segmint.cli import main
-from segmint.engines.spark_run import segment_on_spark
 from segmint.errors import UsageError
+from segmint.pipeline import segment_on_spark
 
 pytestmark = [pytest.mark.spark, pytest.mark.shared_data]
 

@@ -4,7 +4,7 @@
 `features.build` and `profile.aggregates` use (execute, then fetchall or df), and
 runs every statement through `spark_sql.to_spark`. So the cleaning rules and feature
 definitions exist once, in the DuckDB SQL, and Spark runs their transpilation.
-`engines.spark_run` is the whole run.
+`engines.spark_run.SparkEngine` is the engine a run (`segmint.sequence`) uses.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""`segmint run --engine spark`: the whole run with every customer kept in Spark (issue 8).
+"""The Spark engine (`--engine spark`): every customer kept in Spark (issue 8).
 
-The same stages and the same definitions as the DuckDB engine (`pipeline`):
+The stages and definitions are the DuckDB engine's (`segmint.sequence` runs both); what
+this engine does differently:
 
 - read: roles and formats are detected by DuckDB on the inputs' first rows; Spark reads
   the lines (CSV, Parquet, or a table of the session: `spark:TABLE`);
@@ -9,7 +10,9 @@ The same stages and the same definitions as the DuckDB engine (`pipeline`):
   seeded sample collected to the driver (every customer when there are at most
   `sample_size`); Lloyd iterations over every customer in Spark from the sample's centres;
   labels, Davies-Bouldin and Calinski-Harabasz of the delivered labels in Spark;
-- profile: traits, names and figures from SQL aggregates (`profile.aggregates`);
+- profile and summary: SQL aggregates (`profile.aggregates`) over the `segmented` view;
+- CLV: the models fitted on distinct weighted rows grouped by Spark, every customer scored
+  by Spark's executors;
 - outputs: the per-customer table written by Spark (Parquet and CSV folders of part
   files); summary.json, model.json and the rules from aggregates and the sample; the
   report's charts from the sample.
@@ -22,9 +25,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -67,8 +69,6 @@ from segmint.features.clean import clean
 from segmint.io.connection import input_errors
 from segmint.io.inputs import open_lines
 from segmint.lifecycle.compare import key_moves, matrix_of_pairs, segment_names
-from segmint.lifecycle.identity import check_previous, keep_identities, previous_model
-from segmint.lifecycle.refresh import TOO_SHORT, refit_earlier, refresh_date, refresh_summary
 from segmint.model.feature_sets import transform_of
 from segmint.model.sampling import sample_order
 from segmint.model.segment_model import SegmentModel, new_model, revenue_order
@@ -81,14 +81,8 @@ from segmint.profile.attributes import (
     categorical_columns,
     load_customers,
 )
-from segmint.profile.naming import name_segments
-from segmint.profile.segments import describe_segments
-from segmint.profile.traits import traits_from_moments
-from segmint.rules.export import contact_columns, rule_text
-from segmint.rules.tree import Rules, learn_rules
-from segmint.sequence import STAGES
+from segmint.rules.tree import Rules
 from segmint.settings import Settings
-from segmint.summary import input_summary, run_summary, selection_summary
 
 SPARK_PREFIX = "spark:"
 # Rows of a Spark table that DuckDB reads to find its columns' roles and formats.
@@ -123,25 +117,6 @@ class SparkSegmentation:
         return write_spark_outputs(self, Path(out_dir))
 
 
-def segment_on_spark(
-    spark: Any, source: Any | Sequence[Any], progress: Progress | None = None, **settings: Any
-) -> SparkSegmentation:
-    """Return the segmentation of a log computed on a Spark session (see the module's doc).
-
-    spark: a session, or a function returning one (called once the inputs are known to be
-    readable, so that a bad file fails fast, before Spark starts).
-    """
-    config = Settings.create(**settings)
-    for name, option in UNSUPPORTED.items():
-        if getattr(config, name):
-            raise UsageError(f"{option}: not supported by the Spark engine yet")
-    inputs = [str(s) for s in (source if isinstance(source, (list, tuple)) else [source])]
-    if config.previous:
-        check_previous(config.previous)  # before Spark starts
-    with _spark_errors(inputs):
-        return _run(spark, inputs, config, _Stages(progress))
-
-
 @contextmanager
 def _spark_errors(inputs: list[str]) -> Iterator[None]:
     """Turn Spark's failures on the data (a malformed or unreadable file met while running)
@@ -160,111 +135,178 @@ def _spark_errors(inputs: list[str]) -> Iterator[None]:
         raise InputError(f"{', '.join(inputs)}: Spark cannot process it ({detail[:300]})") from None
 
 
-def _run(spark: Any, inputs: list[str], config: Settings, stages: _Stages) -> SparkSegmentation:
-    """Run the stages (see the module's doc)."""
-    with (
-        tempfile.TemporaryDirectory(prefix="segmint-") as workdir,
-        duckdb.connect() as con,
-        input_errors(inputs),
-    ):
-        with stages("read"):
-            if callable(spark) and any(i.startswith(SPARK_PREFIX) for i in inputs):
-                spark = spark()
-            lines, spark = _open(spark, con, inputs, config, Path(workdir))
-            # The customers file on the driver, as the DuckDB engine reads it (one row per id).
-            attributes = (
-                load_customers(con, config.customers_file, Path(workdir))
-                if config.customers_file
-                else None
-            )
-        engine = SparkConnection(spark)
-        with stages("clean"):
-            cleaned = clean(engine, lines, config)
-    with stages("features"):
-        query, dropped = customer_features_query(
-            engine, cleaned.as_of, lines.has("quantity"), lines.has("category")
-        )
-        customers = _typed(spark.sql(to_spark(query)).drop(*dropped)).cache()
-        customers.createOrReplaceTempView("customers")
-        n = customers.count()
-        earlier_as_of = refresh_date(cleaned.period_start, cleaned.as_of)
-        earlier, earlier_n = None, None
-        if earlier_as_of is not None:
-            earlier, earlier_n = _earlier(engine, earlier_as_of, config, lines.has("category"))
-    with stages("model"):
-        model, sample = _fit(spark, engine, customers, n, config, stages.sub("model"))
-        earlier_fit = refit_earlier(earlier, earlier_as_of, model, TOO_SHORT, earlier_n)
-        segmented = _segmented(customers, model)
-        previous = None
-        if config.previous:  # ids and names kept from an earlier run (lifecycle.identity)
-            old = previous_model(config.previous, model)
-            fresh = name_segments(_traits(engine, segmented, model.k_))
-            previous = keep_identities(model, old, fresh, config.previous)
-            model.renumber(previous.new_ids, previous.names, sample)
-            segmented.unpersist()
-            segmented = _segmented(customers, model)
-        sample.pop(REPEAT_VALUE)
-    with stages("clv"):
-        segmented, lifetime, segment_values = _lifetime_value(
-            engine, segmented, model.k_, config, cleaned.as_of
-        )
-    with stages("profile"):
-        segmented, segments, everyone = _profile(
-            engine, segmented, model, lines.has("category"), keep_names=previous is not None
-        )
-        if previous is not None:
-            previous.summary["moves"] = _moves_since(
-                spark, config.previous, segmented, model.names_
-            )
-        for entry in segments:
-            entry.update(segment_values[entry["id"]])
-        if attributes is not None:
-            described = _describe_attributes(spark, segmented, attributes, model.k_)
-            for entry in segments:
-                entry["attributes"] = described[entry["id"]]
-    with stages("rules"):
-        rules = learn_rules(sample, model.labels_, model.names_, model.features, config.seed,
-                            config.rules_depth)  # fmt: skip
-        for entry in segments:
-            entry["rule_text"] = rule_text(rules.rules[entry["id"]])
-            entry["rule_fidelity"] = rules.segment_fidelity[entry["id"]]
-    summary = _summary(engine, config, lines, cleaned, model, segments, everyone, rules,
-                       lifetime, stages.timings, inputs, len(sample),
-                       previous.summary if previous is not None else None)  # fmt: skip
-    summary["selection"]["refresh"] = refresh_summary(
-        earlier_fit, sample, model.labels_, model.k_, config.min_stability
-    )
-    sample_table = sample.copy()
-    sample_table.insert(1, "segment_id", model.labels_.astype("int64"))
-    sample_table.insert(2, "segment_name", [model.names_[i] for i in model.labels_])
-    model_json = model.to_json(
-        as_of=cleaned.as_of.isoformat(), feature_set=config.feature_set, columns=lines.columns
-    )
-    contacts = None
-    if attributes is not None:
-        contacts = attributes[["customer_id", *contact_columns(attributes)]]
-    return SparkSegmentation(segmented, sample_table, summary, model, model_json, rules, contacts)
+class SparkEngine:
+    """One run on a Spark session: every customer in Spark (the `customers` and `segmented`
+    views), the seeded sample on the driver (see the module's doc and `engines.base.Engine`).
 
+    DuckDB, on the driver, detects the inputs' roles and formats from their first rows and
+    reads the --customers file, as the DuckDB engine does.
+    """
 
-class _Stages:
-    """Announce each stage and time it, as the DuckDB engine's run does."""
+    def __init__(self, spark: Any, inputs: list[str], config: Settings) -> None:
+        self.spark = spark  # a session, or a function starting one (see segment_on_spark)
+        self.input_names = list(inputs)
+        self.config = config
+        self.earlier: pd.DataFrame | None = None
+        self.earlier_customers: int | None = None
 
-    def __init__(self, progress: Progress | None) -> None:
-        self.progress = progress
-        self.timings: dict[str, float] = {}
+    # resources and errors ---------------------------------------------------------------
 
     @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        if self.progress:
-            self.progress(STAGES[name])
-        start = time.perf_counter()
-        yield
-        self.timings[name] = round(time.perf_counter() - start, 4)
+    def session(self) -> Iterator[None]:
+        with (
+            tempfile.TemporaryDirectory(prefix="segmint-") as workdir,
+            duckdb.connect() as con,
+            _spark_errors(self.input_names),
+        ):
+            self.workdir, self.con = Path(workdir), con
+            yield
 
-    def sub(self, name: str) -> Progress | None:
-        if self.progress is None:
+    def reading(self, inputs: Sequence[Any]) -> Any:
+        return input_errors(list(inputs))
+
+    def watching(self, progress: Progress | None) -> Any:
+        return nullcontext()
+
+    # read → clean → features ------------------------------------------------------------
+
+    def read(self, inputs: Sequence[Any], config: Settings, whole_encoding: bool) -> Any:
+        spark = self.spark
+        if callable(spark) and any(i.startswith(SPARK_PREFIX) for i in self.input_names):
+            spark = spark()
+        lines, self.spark = _open(spark, self.con, self.input_names, config, self.workdir)
+        self.engine = SparkConnection(self.spark)
+        return lines
+
+    def read_again(self, error: Exception) -> bool:
+        return False  # Spark reads the lines as DuckDB detected them; no second attempt
+
+    def clean(self, lines: Any, config: Settings) -> Any:
+        return clean(self.engine, lines, config)
+
+    def features(
+        self, cleaned: Any, lines: Any, config: Settings, earlier_as_of: dt.date | None
+    ) -> None:
+        query, dropped = customer_features_query(
+            self.engine, cleaned.as_of, lines.has("quantity"), lines.has("category")
+        )
+        customers = _typed(self.spark.sql(to_spark(query)).drop(*dropped)).cache()
+        customers.createOrReplaceTempView("customers")
+        self.customers, self.n = customers, customers.count()
+        if earlier_as_of is not None:
+            self.earlier, self.earlier_customers = _earlier(
+                self.engine, earlier_as_of, config, lines.has("category")
+            )
+
+    def load_customers(self, path: str | None) -> pd.DataFrame | None:
+        """The customers file on the driver, as the DuckDB engine reads it (one row per id)."""
+        if not path:
             return None
-        return lambda step: self.progress(f"{STAGES[name]}: {step}")
+        with input_errors([path]):
+            return load_customers(self.con, path, self.workdir)
+
+    # model ------------------------------------------------------------------------------
+
+    def fit(self, config: Settings, progress: Progress | None) -> SegmentModel:
+        model, sample = _fit(self.spark, self.engine, self.customers, self.n, config, progress)
+        sample.pop(REPEAT_VALUE)
+        self.sample = sample
+        self.segmented = _segmented(self.customers, model)
+        return model
+
+    def assign(self, model: SegmentModel) -> None:
+        raise UsageError("score: not supported by the Spark engine yet")
+
+    def label(self, model: SegmentModel) -> None:
+        self.segmented.unpersist()
+        self.segmented = _segmented(self.customers, model)
+
+    def name(self, model: SegmentModel) -> None:
+        from pyspark.sql import functions as F
+
+        names = F.array(*[F.lit(name) for name in model.names_])
+        renamed = self.segmented.withColumn(
+            "segment_name", F.element_at(names, (F.col("segment_id") + 1).cast("int"))
+        )
+        renamed.createOrReplaceTempView("segmented")
+        self.segmented = renamed
+
+    # aggregates -------------------------------------------------------------------------
+
+    def moments(self, model: SegmentModel) -> tuple[dict, list[dict]]:
+        return aggregates.moments(self.engine, "segmented", model.k_, self.segmented.columns)
+
+    def groups(self, model: SegmentModel) -> tuple[figures.Group, list[figures.Group]]:
+        return aggregates.groups(self.engine, "segmented", model.k_)
+
+    def top_categories(self, model: SegmentModel) -> dict[int, list[str]]:
+        return segment_top_categories(self.engine, "segmented")
+
+    def attribute_shares(
+        self, model: SegmentModel, attributes: pd.DataFrame
+    ) -> list[dict[str, dict[str, float]]]:
+        return _describe_attributes(self.spark, self.segmented, attributes, model.k_)
+
+    def rfm_groups(self) -> dict[str, tuple[int, float]]:
+        return aggregates.rfm_groups(self.engine, "segmented")
+
+    def top_revenue(self, n: int) -> float:
+        return aggregates.top_revenue(self.engine, "segmented", n)
+
+    def moves_since(self, folder: str, model: SegmentModel) -> list[str]:
+        return _moves_since(self.spark, folder, self.segmented, model.names_)
+
+    @contextmanager
+    def lifetime_value_meanwhile(
+        self, config: Settings, as_of: dt.date
+    ) -> Iterator[Callable[[SegmentModel], tuple[LifetimeValue, list[dict]]]]:
+        """Yield a function computing the lifetime values in Spark when asked for."""
+
+        def lifetime(model: SegmentModel) -> tuple[LifetimeValue, list[dict]]:
+            self.segmented, value, per_segment = _lifetime_value(
+                self.engine, self.segmented, model.k_, config, as_of
+            )
+            return value, per_segment
+
+        yield lifetime
+
+    # summary and result -----------------------------------------------------------------
+
+    def warnings(self, model: SegmentModel) -> list[str]:
+        size, n = len(self.sample), self.n
+        if size >= n:
+            return []
+        return [
+            f"k was chosen, and the report's charts and the CRM rules drawn, on a seeded sample "
+            f"of {size:,} of the {n:,} customers; every customer's segment and the "
+            "figures of summary.json are computed over all of them"
+        ]
+
+    def summary_block(self) -> dict:
+        return {
+            "name": "spark",
+            "spark_version": self.spark.version,
+            "master": self.spark.sparkContext.master,
+            "sample_customers": len(self.sample),
+            # Spark writes the per-customer table as folders of part files
+            "customers_table": {"parquet": "segments.parquet/", "csv": "segments.csv/"},
+        }
+
+    def result(
+        self,
+        summary: dict,
+        model: SegmentModel,
+        model_json: dict,
+        rules: Rules,
+        contacts: pd.DataFrame | None,
+        lifetime: LifetimeValue,
+    ) -> SparkSegmentation:
+        sample_table = self.sample.copy()
+        sample_table.insert(1, "segment_id", model.labels_.astype("int64"))
+        sample_table.insert(2, "segment_name", [model.names_[i] for i in model.labels_])
+        return SparkSegmentation(
+            self.segmented, sample_table, summary, model, model_json, rules, contacts
+        )
 
 
 def _open(
@@ -404,38 +446,6 @@ def _segmented(customers: Any, model: SegmentModel) -> Any:
     frame = frame.select("customer_id", "segment_id", "segment_name", *rest).cache()
     frame.createOrReplaceTempView("segmented")
     return frame
-
-
-def _traits(engine: SparkConnection, segmented: Any, k: int) -> list[dict]:
-    """Return each segment's traits from Spark's aggregates over the `segmented` view."""
-    base, moments = aggregates.moments(engine, "segmented", k, segmented.columns)
-    return traits_from_moments(base, moments)
-
-
-def _profile(
-    engine: SparkConnection,
-    segmented: Any,
-    model: SegmentModel,
-    has_category: bool,
-    keep_names: bool = False,
-) -> tuple[Any, list[dict], figures.Group]:
-    """Name the segments from Spark's aggregates (unless keep_names); return the customers
-    with their segment's name, the summary entries and everyone's Group."""
-    from pyspark.sql import functions as F
-
-    k = model.k_
-    traits = _traits(engine, segmented, k)
-    if not keep_names:
-        model.names_ = name_segments(traits)
-    names = F.array(*[F.lit(name) for name in model.names_])
-    renamed = segmented.withColumn(
-        "segment_name", F.element_at(names, (F.col("segment_id") + 1).cast("int"))
-    )
-    renamed.createOrReplaceTempView("segmented")
-    everyone, groups = aggregates.groups(engine, "segmented", k)
-    categories = segment_top_categories(engine, "segmented") if has_category else {}
-    segments = describe_segments(model.names_, traits, groups, everyone, categories)
-    return renamed, segments, everyone
 
 
 def _moves_since(spark: Any, folder: str, segmented: Any, names: list[str]) -> list[str]:
@@ -607,67 +617,3 @@ def _intervals(
     per_segment, reason = weighted_group_intervals(*args, labels, k)
     everyone, _ = weighted_group_intervals(*args, np.zeros(len(labels), dtype=np.int64), 1)
     return [*per_segment, everyone[0]], reason
-
-
-def _summary(
-    engine: SparkConnection,
-    config: Settings,
-    lines: Any,
-    cleaned: Any,
-    model: SegmentModel,
-    segments: list[dict],
-    everyone: figures.Group,
-    rules: Rules,
-    lifetime: Any,
-    timings: dict[str, float],
-    inputs: list[str],
-    sample_size: int,
-    previous: dict | None = None,
-) -> dict:
-    n = everyone.customers
-    inputs_summary = input_summary(lines, cleaned, n, everyone.orders)
-    inputs_summary["files"] = inputs
-    stability = model.stability_by_segment()
-    for entry in segments:
-        entry["orders_per_year"] = figures.orders_per_year(
-            entry["frequency_mean"], inputs_summary["period_days"]
-        )
-        entry["stability"] = None if stability is None else stability[entry["id"]]
-    selection = selection_summary(model, config)
-    selection["sample_size"] = sample_size
-    selection["sampled"] = sample_size < n
-    warnings = list(model.warnings_) + lifetime.warnings
-    if sample_size < n:
-        warnings.append(
-            f"k was chosen, and the report's charts and the CRM rules drawn, on a seeded sample "
-            f"of {sample_size:,} of the {n:,} customers; every customer's segment and the "
-            "figures of summary.json are computed over all of them"
-        )
-    summary = run_summary(
-        config,
-        inputs_summary,
-        totals=figures.totals_of(everyone),
-        features=model.features,
-        selection=selection,
-        segments=segments,
-        rfm_segments=figures.rfm_segments_of(
-            aggregates.rfm_groups(engine, "segmented"), n, everyone.revenue
-        ),
-        revenue_concentration=figures.concentration_of(
-            n, lambda m: aggregates.top_revenue(engine, "segmented", m), everyone.revenue
-        ),
-        clv=lifetime.summary,
-        rules=rules,
-        previous=previous,
-        warnings=warnings,
-        timings=timings,
-    )
-    summary["engine"] = {
-        "name": "spark",
-        "spark_version": engine.spark.version,
-        "master": engine.spark.sparkContext.master,
-        "sample_customers": sample_size,
-        # Spark writes the per-customer table as folders of part files
-        "customers_table": {"parquet": "segments.parquet/", "csv": "segments.csv/"},
-    }
-    return summary

@@ -14,13 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from segmint.errors import InputError
 from segmint.model.segment_model import SegmentModel, load_model
 from segmint.names import free_name
-from segmint.profile.naming import name_segments
-from segmint.profile.traits import segment_traits
 
 # A new centre farther than this from its matched old centre (Euclidean, in the old scaled
 # space) is a genuinely new segment.
@@ -123,11 +120,6 @@ def keep_identities(
         "match_distance": MATCH_DISTANCE,
     }
     return Identities(new_ids, names, summary)
-
-
-def fresh_names(customers: pd.DataFrame, model: SegmentModel) -> list[str]:
-    """Return the names the usual rules give the fitted segments of the customers table."""
-    return name_segments(segment_traits(customers, model.labels_, model.k_))
 
 
 def _unique_after_kept(names: list[str], kept: set[int]) -> list[str]:

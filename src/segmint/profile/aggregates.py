@@ -1,8 +1,8 @@
 """The profile's figures as SQL aggregates over a relation of customers (the Spark engine).
 
-The DuckDB engine computes them from the per-customer table in memory (`traits.segment_traits`,
-`summary.Group.of`); an engine that keeps customers where they are (Spark) runs these
-queries instead. Both feed the same definitions (`traits.traits_from_moments`,
+The DuckDB engine computes them from the per-customer table in memory
+(`traits.segment_moments`, `summary.Group.of`); an engine that keeps customers where they
+are (Spark) runs these queries instead. Both feed the same definitions (`traits.traits_from_moments`,
 `summary.figures_of`, …). The SQL is DuckDB's dialect: the Spark engine's connection
 transpiles it, and the tests run it in DuckDB against the in-memory path.
 

@@ -50,7 +50,7 @@ def traits_from_moments(
 ) -> list[dict[str, Trait]]:
     """Return, per segment, its Trait for every feature of base (the definition of a trait).
 
-    The moments come from the customers table (`segment_traits`) or from an engine's
+    The moments come from the customers table (`segment_moments`) or from an engine's
     aggregates (Spark). A segment without a known value of a feature has no trait for it.
     """
     result: list[dict[str, Trait]] = [{} for _ in segments]
