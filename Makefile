@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= segmint-demo
 
-.PHONY: demo test fuzz lint install install-dev chromium java bench clean
+.PHONY: demo test fuzz lint docs install install-dev chromium java bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ demo: install
 lint: install-dev
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
+
+# The documentation site (mkdocs.yml, docs/): built with --strict, so a broken link or anchor
+# fails. The examples in the pages are run by tests/test_docs.py.
+SITE_DIR ?= site
+docs: install-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(SITE_DIR)
 
 # Browser tests (pytest marker `browser`) open reports in Debian's chromium package, never a
 # downloaded browser. It is installed with apt when missing and possible; when it cannot be,
@@ -49,7 +55,7 @@ java:
 	  echo "warning: could not install a Java runtime"; }
 	@if command -v java >/dev/null 2>&1; then $(BIN)/python -m pip install --quiet -e '.[dev,web,spark]'; fi
 
-test: lint chromium java
+test: lint docs chromium java
 	@skip=""; \
 	if ! command -v chromium >/dev/null 2>&1; then \
 	  echo "warning: chromium is not installed and cannot be installed here: browser tests deselected" >&2; \
@@ -78,4 +84,4 @@ bench: install-dev
 	  --results $(BENCH_DIR)/results.json
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache build src/*.egg-info
+	rm -rf $(VENV) $(OUT) $(SITE_DIR) .pytest_cache build src/*.egg-info

@@ -9,8 +9,8 @@ from pathlib import Path
 # the `shared_data` marker and skip, saying why, where the folder is absent (conftest.py).
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
-# CONTRACT §2's drop reasons in its order, transcribed here rather than imported from
-# segmint, so that a renamed or reordered reason fails the tests.
+# The drop reasons in their order (docs/reference/cleaning.md#rules), transcribed here rather
+# than imported from segmint, so that a renamed or reordered reason fails the tests.
 DROP_REASONS = (
     "missing_customer_id",
     "bad_date",
@@ -20,7 +20,7 @@ DROP_REASONS = (
     "returns_only",
 )
 
-# Every file and folder a run writes into --out (CONTRACT §5 and §9, plus the report's charts/).
+# Every file and folder a run writes into --out (docs/reference/outputs.md#run-files).
 OUTPUTS = (
     "segments.parquet",
     "segments.csv",

@@ -1,4 +1,5 @@
-"""CONTRACT §2, cleaning: one small hand-made table per rule, through `segmint.segment`."""
+"""Cleaning (docs/reference/cleaning.md): one small hand-made table per rule, through
+`segmint.segment`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CLV through segment() (CONTRACT §7): the feature SQL's model inputs against the published
+"""CLV through segment() (docs/clv.md): the feature SQL's model inputs against the published
 CDNOW results, per-customer and per-segment columns against recomputations, and when CLV is
 absent and why.
 """

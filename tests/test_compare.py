@@ -1,5 +1,5 @@
-"""`segmint compare` (CONTRACT §8): the migration matrix between two runs, exact on a
-hand-made example, and adding up on real month-over-month runs."""
+"""`segmint compare` (docs/reference/outputs.md#compare-files): the migration matrix between
+two runs, exact on a hand-made example, and adding up on real month-over-month runs."""
 
 from __future__ import annotations
 

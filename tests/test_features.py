@@ -1,4 +1,4 @@
-"""CONTRACT §3, per-customer features, each computed by hand on a tiny table."""
+"""Per-customer features (docs/reference/features.md), each computed by hand on a tiny table."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Reading real-world exports (CONTRACT §1): encodings, delimiters, number styles and formats.
+"""Reading real-world exports (docs/reference/input.md#file-formats): encodings, delimiters,
+number styles and formats.
 
 Every test writes a tiny file and checks per-customer values computed by hand. Unless a test
 says otherwise the file holds the same four order lines ("the base table"):

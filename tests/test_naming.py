@@ -1,8 +1,9 @@
 """Segment names, traits and strategies (src/segmint/profile/): every name must be true.
 
-CONTRACT §5: segment names are unique, and each describes its segment's profile relative to
-the whole customer base. The claims below are written from the words of the names, not from
-the rule table: a test fails if any name says something its segment's means contradict.
+Segment names are unique, and each describes its segment's profile relative to the whole
+customer base (docs/reference/model.md#segment-names). The claims below are written from the
+words of the names, not from the rule table: a test fails if any name says something its
+segment's means contradict.
 """
 
 from __future__ import annotations

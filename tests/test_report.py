@@ -46,7 +46,7 @@ from segmint.report.plan import implementation_plan, refresh_cadence
 DATA = SHARED_DATA
 pytestmark = pytest.mark.shared_data
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# CONTRACT §3's RFM map, its 11 names transcribed here.
+# The RFM map's 11 names (docs/reference/rfm.md#map), transcribed here.
 RFM_NAMES = {
     "Champions",
     "Loyal Customers",
@@ -659,7 +659,8 @@ def test_refresh_cadence_by_hand() -> None:
 
 
 def scaled_features(customers: pd.DataFrame, model_json: dict) -> np.ndarray:
-    """The model's scaled space rebuilt from model.json alone (CONTRACT §4)."""
+    """The model's scaled space rebuilt from model.json alone
+    (docs/reference/outputs.md#model-json)."""
     columns = []
     for f in model_json["features"]:
         x = customers[f["name"]].to_numpy(dtype=np.float64)

@@ -1,4 +1,4 @@
-"""CONTRACT §3, RFM scores (quintiles, ties) and the RFM segment map."""
+"""RFM scores (quintiles, ties) and the RFM segment map (docs/reference/rfm.md)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 import segmint
 from segmint.features.rfm import rfm_segment
 
-# The contract's map, transcribed: row R = 5..1, columns FM = 1..5.
-CONTRACT_MAP = {
+# The documented map (docs/reference/rfm.md#map), transcribed: row R = 5..1, columns FM = 1..5.
+DOCUMENTED_MAP = {
     5: ["New Customers", "Potential Loyalists", "Potential Loyalists", "Champions", "Champions"],
     4: ["Promising", "Potential Loyalists", "Potential Loyalists", "Loyal Customers", "Champions"],
     3: ["About to Sleep", "About to Sleep", "Need Attention", "Loyal Customers", "Loyal Customers"],
@@ -24,13 +24,13 @@ CONTRACT_MAP = {
 
 def expected_segment(r: int, f: int, m: int) -> str:
     fm = math.floor((f + m) / 2 + 0.5)
-    return CONTRACT_MAP[r][fm - 1]
+    return DOCUMENTED_MAP[r][fm - 1]
 
 
 @pytest.mark.parametrize("r", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize("f", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 5])
-def test_rfm_segment_matches_the_contract_map(r: int, f: int, m: int) -> None:
+def test_rfm_segment_matches_the_documented_map(r: int, f: int, m: int) -> None:
     assert rfm_segment(r, f, m) == expected_segment(r, f, m)
 
 

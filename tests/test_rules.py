@@ -1,5 +1,5 @@
-"""Segments as CRM rules (CONTRACT §9): thresholds found where they are, rules.sql equal to
-rules.json on every customer, honest fidelity, audience files."""
+"""Segments as CRM rules (docs/reference/rules.md): thresholds found where they are, rules.sql
+equal to rules.json on every customer, honest fidelity, audience files."""
 
 from __future__ import annotations
 

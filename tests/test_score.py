@@ -1,4 +1,5 @@
-"""`segmint score` (CONTRACT §8): new data assigned to a saved model's segments, no refit."""
+"""`segmint score` (docs/reference/cli.md#score): new data assigned to a saved model's segments,
+no refit."""
 
 from __future__ import annotations
 

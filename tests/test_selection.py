@@ -1,4 +1,5 @@
-"""K selection (CONTRACT §4): candidate range, eligibility, choice and its tie rule."""
+"""K selection (docs/reference/model.md#choosing-k): candidate range, eligibility, choice and
+its tie rule."""
 
 from __future__ import annotations
 

@@ -39,7 +39,9 @@ ROLES = (
 
 @dataclass(frozen=True)
 class Settings:
-    """The settings of one run (CONTRACT §6). Build with ``Settings.create(**kwargs)``."""
+    """The settings of one run (docs/reference/cli.md#run).
+
+    Build with ``Settings.create(**kwargs)``."""
 
     columns: Mapping[str, str] = field(default_factory=dict)
     """Role → column name overrides (``--column role=NAME``)."""
@@ -79,7 +81,7 @@ class Settings:
     previous: str | None = None
     """An earlier run's output folder whose segment ids and names are kept where they match."""
     clv: bool | None = None
-    """Customer lifetime value (CONTRACT §7); None: on when at least 20 customers have repeat orders."""
+    """Customer lifetime value (docs/clv.md); None: on with at least 20 repeat customers."""
     clv_horizon_days: int = 365
     clv_model: str = "auto"
     """Order model of the CLV (docs/clv.md): auto, pareto-nbd, mbg-nbd or bg-nbd."""

@@ -1,7 +1,7 @@
-"""report.html in a real browser (CONTRACT §5: one self-contained file, opens offline, charts
-interactive): opened from file:// with every other request aborted, every chart must draw, the
-console must stay clean, text from the data must stay text, and the headline tiles must say what
-summary.json says."""
+"""report.html in a real browser (docs/reference/outputs.md#charts: one self-contained file,
+opens offline, charts interactive): opened from file:// with every other request aborted, every
+chart must draw, the console must stay clean, text from the data must stay text, and the
+headline tiles must say what summary.json says."""
 
 from __future__ import annotations
 
@@ -37,8 +37,9 @@ def tricky_lines() -> pd.DataFrame:
     Customer c (1..15) has 1 + (7c mod 6) orders; order j is on 2024-(1 + (c+j) mod 4)-
     (1 + (3c+5j) mod 27) and has a line of 10 + 3.7c² + 11.3j in SCRIPT, a line of half that
     + 1 in IMG and, for every third customer, 5.50 in BOOKS. With only three categories, each
-    segment's top three categories (CONTRACT: "largest by spend") hold every category it bought,
-    so SCRIPT and IMG (bought by everyone) are in all of them.
+    segment's top three categories (its largest by gross spend:
+    docs/reference/outputs.md#summary-json) hold every category it bought, so SCRIPT and IMG
+    (bought by everyone) are in all of them.
     """
     rows = []
     for c in range(1, 16):
@@ -163,8 +164,8 @@ def test_executive_summary_tiles_equal_summary_json(name, opened, outputs):
 def test_tricky_totals_match_pandas(outputs):
     """The tiles above are only as right as summary.json: check it for the hand-made log.
 
-    No order id, so an order is one customer's lines on one date (CONTRACT §2); no row is
-    dropped and as_of is the last date.
+    No order id, so an order is one customer's lines at one time
+    (docs/reference/cleaning.md#orders); no row is dropped and as_of is the last date.
     """
     lines = tricky_lines()
     totals = summary_of(outputs, "tricky")["totals"]

@@ -1,5 +1,6 @@
-"""Bad input through the real command line (CONTRACT §6): exit 2, one `error: …` line naming
-the file, column or value at fault, no traceback, no output folder, the input untouched.
+"""Bad input through the real command line (docs/reference/cli.md#exit-codes): exit 2, one
+`error: …` line naming the file, column or value at fault, no traceback, no output folder, the
+input untouched.
 
 Each run is a real `python -m segmint.cli` subprocess. Starting one costs about two seconds of
 imports, so every case is prepared first and the runs go in parallel (the `runs` fixture);
@@ -55,7 +56,8 @@ def orders_csv(d: Path) -> Path:
 
 
 def distinct_count(n: int) -> str:
-    """A pattern for a message saying how many distinct customers there are (CONTRACT §4)."""
+    """A pattern for a message saying how many distinct customers there are
+    (docs/reference/model.md#k-range)."""
     return rf"\b{n}\b[^0-9]*(distinct|customer)"
 
 
@@ -228,7 +230,7 @@ def unreadable_input(d: Path) -> Setup:
 def no_customer_id_column(d: Path) -> Setup:
     rows = [(day, a) for _, day, a in valid_rows()]
     path = write_csv(d / "no_customer.csv", ["OrderDate", "Amount"], rows)
-    # The message lists the columns seen and suggests --column (CONTRACT §1).
+    # The message lists the columns seen and suggests --column (docs/reference/input.md#column).
     return Setup([path], names=(str(path), "customer_id", "OrderDate", "Amount", "--column"))
 
 

@@ -1,6 +1,7 @@
-"""The outputs of `segmint run` (CONTRACT §4, §5), checked from the files alone: the model is
-re-applied and the scores and figures recomputed with numpy, pandas and scikit-learn, without
-importing Segmint (except where the Python API itself is under test)."""
+"""The outputs of `segmint run` (docs/reference/model.md, docs/reference/outputs.md), checked
+from the files alone: the model is re-applied and the scores and figures recomputed with numpy,
+pandas and scikit-learn, without importing Segmint (except where the Python API itself is under
+test)."""
 
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ def test_the_five_files_exist(retail_outs: tuple[Path, Path]) -> None:
             assert sorted(p.stem for p in (out / name).glob("*.png")) == sorted(ids)
             assert len(ids) == 9 and "clv-by-segment" in ids
         elif name == "audiences":
-            # One CSV per segment (CONTRACT §9).
+            # One CSV per segment (docs/reference/rules.md#audiences).
             segments = json.loads((out / "summary.json").read_text())["segments"]
             assert len(list((out / name).glob("*.csv"))) == len(segments)
         else:
@@ -99,7 +100,7 @@ def test_same_seed_same_bytes(retail_outs: tuple[Path, Path]) -> None:
 # model.json -----------------------------------------------------------------------------------
 
 
-def test_model_json_has_the_contract_keys(retail_outs: tuple[Path, Path]) -> None:
+def test_model_json_has_the_documented_keys(retail_outs: tuple[Path, Path]) -> None:
     customers, summary, model = load(retail_outs[0])
     required = {"format", "version", "as_of", "feature_set", "features", "centers", "segments"}
     assert required | {"columns"} <= set(model)
@@ -108,7 +109,7 @@ def test_model_json_has_the_contract_keys(retail_outs: tuple[Path, Path]) -> Non
     assert model["as_of"] == summary["input"]["as_of"]
     for feature in model["features"]:
         assert {"name", "transform", "mean", "scale"} <= set(feature)
-    # The rfm set, each with log1p (day, count and money features: CONTRACT §4).
+    # The rfm set, each with log1p (day, count and money features: docs/reference/model.md#scaling).
     assert [(f["name"], f["transform"]) for f in model["features"]] == [
         ("recency_days", "log1p"),
         ("frequency", "log1p"),
@@ -120,7 +121,7 @@ def test_model_json_has_the_contract_keys(retail_outs: tuple[Path, Path]) -> Non
     for segment in model["segments"]:
         assert {"id", "name"} <= set(segment)
     assert [s["id"] for s in model["segments"]] == list(range(k))
-    # The roles were found in the file's header (CONTRACT §1).
+    # The roles were found in the file's header (docs/reference/input.md#roles).
     assert model["columns"] == summary["input"]["columns"]
     header = {
         "customer_id": "CustomerID",

@@ -1,7 +1,8 @@
-"""The shared real datasets: Segmint against an independent pandas reading of CONTRACT §2–§3.
+"""The shared real datasets: Segmint against an independent pandas reading of the
+cleaning rules and features (docs/reference/cleaning.md, docs/reference/features.md).
 
 The reference below reads every file as text, parses it itself, applies the cleaning rules in
-the contract's order, and computes recency, frequency and monetary with exact decimals.
+their documented order, and computes recency, frequency and monetary with exact decimals.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def not_finite(values: pd.Series) -> pd.Series:
 
 
 def reference(ds: Dataset, as_of: dt.date | None, keep_duplicates: bool):
-    """Return (rows_read, rows_used, rows_dropped, as_of, customers frame) by the contract."""
+    """Return (rows_read, rows_used, rows_dropped, as_of, customers frame) by the docs' rules."""
     raw = pd.read_csv(DATA / ds.file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     n = len(raw)
     reason = pd.Series([None] * n, index=raw.index, dtype=object)

@@ -1,4 +1,4 @@
-"""Per-customer features (CONTRACT §3) from the cleaned lines, as one table."""
+"""Per-customer features (docs/reference/features.md) from the cleaned lines, as one table."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from segmint.names import free_name
 
 TOP_CATEGORIES = 8
 
-# Features whose clustering transform is log1p(max(x, 0)) (CONTRACT §4); the rest are shares and rates.
+# Features whose clustering transform is log1p(max(x, 0)) (docs/reference/model.md#scaling); the
+# rest are shares and rates.
 COUNT_LIKE = (
     "recency_days",
     "frequency",
@@ -101,7 +102,7 @@ def share_columns(categories: list[str]) -> dict[str, str]:
 def customer_features(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, has_quantity: bool, has_category: bool
 ) -> pd.DataFrame:
-    """Return one row per customer with every feature of CONTRACT §3, ordered by customer_id.
+    """Return one row per customer with every feature (docs/reference/features.md), by customer_id.
 
     Also the column `repeat_value` (REPEAT_VALUE): the net value of the orders after the
     first, an input of the CLV models that the caller takes out of the table.
@@ -178,8 +179,8 @@ def features_query(
     orders: str = "clean_orders",
     category_spend: str = "customer_category_spend",
 ) -> str:
-    """Return the query of the features (CONTRACT §3) as of a date, from an order table and a
-    customer × category spend table; `shares`: category → its share column."""
+    """Return the query of the features (docs/reference/features.md) as of a date, from an
+    order table and a customer × category spend table; `shares`: category → its share column."""
     sums, columns = [], []
     gross = "CAST(gross_value AS DOUBLE)"
     for i, (category, column) in enumerate(shares.items()):

@@ -1,4 +1,5 @@
-"""Apply the cleaning rules (CONTRACT §2) and count every dropped row by reason."""
+"""Apply the cleaning rules (docs/reference/cleaning.md#rules) and count every dropped row by
+reason."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The classic RFM segment map (CONTRACT §3) as data: (R score, FM score) → name."""
+"""The classic RFM segment map (docs/reference/rfm.md#map) as data: (R score, FM score) → name."""
 
 from __future__ import annotations
 

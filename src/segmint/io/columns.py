@@ -1,4 +1,4 @@
-"""Find which column plays which role (CONTRACT §1)."""
+"""Find which column plays which role (docs/reference/input.md#roles)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """What a run would make of its inputs, before it runs: the columns, the role each plays,
-the first rows, how dates are read, and the cleaning that will apply (CONTRACT §1-2).
+the first rows, how dates are read, and the cleaning that will apply (docs/reference/input.md,
+docs/reference/cleaning.md).
 
 The web app's mapping page shows this so that a user can check, and change, the column of
 each role before running; the overrides it sends back are `--column role=NAME`.
@@ -110,7 +111,8 @@ def _add_cleaning(
 
 
 def cleaning_rules(lines: Lines, config: Settings) -> list[str]:
-    """Return CONTRACT §2's rules in words, as they apply to these columns, in their order."""
+    """Return the cleaning rules (docs/reference/cleaning.md#rules) in words, as they apply to
+    these columns, in their order."""
     roles = lines.columns
     customer, date = roles["customer_id"], roles["date"]
     rules = [

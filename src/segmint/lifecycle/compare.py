@@ -1,4 +1,4 @@
-"""`segmint compare OLD_DIR NEW_DIR` (CONTRACT §8): who moved from which segment to which.
+"""`segmint compare OLD_DIR NEW_DIR` (docs/reference/outputs.md#compare-files): who moved where.
 
 Customers are matched by id. The migration matrix counts old segment × new segment, with a
 `(new)` row for customers only in the new run and a `(gone)` column for customers only in

@@ -1,4 +1,5 @@
-"""Which features drive the clustering (CONTRACT §3), and how each is transformed (CONTRACT §4)."""
+"""Which features drive the clustering (docs/reference/model.md#feature-sets), and how each is
+transformed (docs/reference/model.md#scaling)."""
 
 from __future__ import annotations
 

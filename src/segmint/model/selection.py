@@ -1,4 +1,5 @@
-"""Fit K-means for each candidate k, score each fit, and choose k (CONTRACT §4)."""
+"""Fit K-means for each candidate k, score each fit, and choose k
+(docs/reference/model.md#choosing-k)."""
 
 from __future__ import annotations
 

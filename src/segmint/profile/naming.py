@@ -1,4 +1,5 @@
-"""Segment names from measured profiles (CONTRACT §5): a rule table, then unique qualifiers."""
+"""Segment names from measured profiles (docs/reference/model.md#segment-names): a rule table,
+then unique qualifiers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The figures of summary.json (CONTRACT §5) that describe customers and segments."""
+"""The figures of summary.json (docs/reference/outputs.md#summary-json) that describe customers
+and segments."""
 
 from __future__ import annotations
 

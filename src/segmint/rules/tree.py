@@ -1,4 +1,4 @@
-"""Segments as thresholds a CRM can apply (CONTRACT §9), learned by a shallow decision tree.
+"""Segments as thresholds a CRM can apply (docs/reference/rules.md), learned by a shallow tree.
 
 A scikit-learn decision tree (seeded) learns to imitate the delivered segments from the
 clustering features in their own units. Its leaves partition the customers, so reading

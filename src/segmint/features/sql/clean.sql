@@ -1,6 +1,6 @@
--- CONTRACT §2, cleaning. One CTE per rule, in the contract's order; the final CASE
--- counts a row under the first rule that drops it. Placeholders (dollar-names) are filled by
--- segmint.features.clean with the detected columns and their parsing expressions.
+-- Cleaning (docs/reference/cleaning.md#rules). One CTE per rule, in the rules' order; the final
+-- CASE counts a row under the first rule that drops it. Placeholders (dollar-names) are filled
+-- by segmint.features.clean with the detected columns and their parsing expressions.
 -- `lines` carries `copies`: how many identical raw rows it stands for (duplicates are
 -- collapsed before this query unless --keep-duplicates).
 WITH trimmed AS (

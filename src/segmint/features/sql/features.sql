@@ -1,7 +1,8 @@
--- CONTRACT §3, per-customer features. Reads an order table (the kept lines of customers with
--- at least one order, summed per customer, order key and kind: order or return): today's
--- `clean_orders`, or those up to an earlier date for the refresh test; and a table of gross
--- spend per customer and category. Days are whole calendar days up to the as-of date.
+-- Per-customer features (docs/reference/features.md). Reads an order table (the kept lines of
+-- customers with at least one order, summed per customer, order key and kind: order or
+-- return): today's `clean_orders`, or those up to an earlier date for the refresh test; and a
+-- table of gross spend per customer and category. Days are whole calendar days up to the
+-- as-of date.
 WITH order_stats AS (
     SELECT
         customer_id,
@@ -14,8 +15,9 @@ WITH order_stats AS (
         coalesce(-sum(amount) FILTER (WHERE is_return), 0) AS returned_value,
         sum(units) AS net_units,
         sum(units) FILTER (WHERE NOT is_return) AS gross_units,
-        -- CONTRACT §7: the net value of every order but the first (the earliest; equal
-        -- timestamps by order key), whose mean the Gamma-Gamma model takes. Not an output.
+        -- The net value of every order but the first (the earliest; equal timestamps by order
+        -- key), whose mean the Gamma-Gamma model takes (docs/clv.md#inputs-per-customer).
+        -- Not an output.
         sum(amount) - arg_min(amount, (first_ts, order_key)) FILTER (WHERE NOT is_return) AS repeat_value
     FROM $orders
     GROUP BY customer_id

@@ -1,4 +1,4 @@
--- CONTRACT §3, RFM scores: quintile cuts q20..q80 of the customer base (linear
+-- RFM scores (docs/reference/rfm.md#scores): quintile cuts q20..q80 of the customer base (linear
 -- interpolation, as numpy's default); frequency and monetary score 1 + #{q : x > q},
 -- recency_days (lower is better) 1 + #{q : x < q}. Equal values get equal scores.
 WITH cuts AS (
@@ -21,7 +21,7 @@ scored AS (
     FROM customer_features AS c, cuts
 ),
 
--- The contract's map: FM = floor((f_score + m_score) / 2 + 0.5).
+-- The map (docs/reference/rfm.md#map): FM = floor((f_score + m_score) / 2 + 0.5).
 rfm_map (r_score, fm_score, rfm_segment) AS (
     VALUES $rfm_map
 )
