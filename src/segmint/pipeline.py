@@ -47,7 +47,8 @@ def score(
     progress: Progress | None = None,
     **settings: Any,
 ) -> SegmentationResult:
-    """Return the customers of a new log assigned to a saved model's segments (CONTRACT §8).
+    """Return the customers of a new log assigned to a saved model's segments
+    (docs/reference/python.md#score).
 
     No refit: the features are computed as in the model's run (its columns where the data
     has them, unless `columns` overrides a role; its feature set), scaled with the model's

@@ -43,7 +43,7 @@ def input_summary(
 
 
 def run_summary(config: Settings, inputs: dict, rules: Rules | None, **parts: Any) -> dict:
-    """Return summary.json (CONTRACT §5) from its parts, in the contract's order."""
+    """Return summary.json (docs/reference/outputs.md#summary-json) from its parts, in order."""
     return {
         "segmint_version": __version__,
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

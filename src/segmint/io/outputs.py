@@ -1,4 +1,5 @@
-"""Write a run's outputs into a temporary folder, then move them into place (CONTRACT §5)."""
+"""Write a run's outputs into a temporary folder, then move them into place
+(docs/reference/outputs.md#writing)."""
 
 from __future__ import annotations
 
@@ -95,7 +96,8 @@ def write_outputs(result: SegmentationResult, out_dir: Path) -> Path:
 
 
 def write_rules(folder: Path, result: SegmentationResult) -> None:
-    """Write rules.json and rules.sql (CONTRACT §9); the audiences: write_audiences_of."""
+    """Write rules.json and rules.sql (docs/reference/rules.md#rules-json); the audiences:
+    write_audiences_of."""
     from segmint.rules.export import sql_expression
 
     write_json(result.rules.as_json(), folder / "rules.json")
@@ -103,7 +105,7 @@ def write_rules(folder: Path, result: SegmentationResult) -> None:
 
 
 def write_audiences_of(folder: Path, result: SegmentationResult) -> None:
-    """Write audiences/<segment>.csv (CONTRACT §9)."""
+    """Write audiences/<segment>.csv (docs/reference/rules.md#audiences)."""
     from segmint.clv.per_customer import audience_columns
     from segmint.rules.export import write_audiences
 

@@ -130,10 +130,10 @@ class SegmentModel:
 
         With more than `sample_size` customers, every k is fitted (n_init k-means++ starts)
         on a seeded sample (`model.sampling`) and scored over every customer with the
-        nearest-centre labels of its centres (CONTRACT §4; the silhouette on the sample's
-        seeded silhouette rows). The chosen k's centres are then refined on every customer
-        (Lloyd iterations to convergence from the sample's centres), and its row of the
-        scores describes those final segments.
+        nearest-centre labels of its centres (docs/reference/model.md#sampling; the
+        silhouette on the sample's seeded silhouette rows). The chosen k's centres are then
+        refined on every customer (Lloyd iterations to convergence from the sample's
+        centres), and its row of the scores describes those final segments.
 
         The Spark engine passes a sample of its customers as `customers`, with `scaling`
         (measured on every customer) and `score_everyone` (a k's centres → its scores over
@@ -337,7 +337,8 @@ class SegmentModel:
     # JSON -------------------------------------------------------------------------------
 
     def to_json(self, **metadata: Any) -> dict:
-        """Return the model as a JSON-ready dict (CONTRACT §5), with metadata such as as_of and columns."""
+        """Return the model as a JSON-ready dict (docs/reference/outputs.md#model-json), with metadata
+        such as as_of and columns."""
         self._check_fitted()
         stability = self.stability_by_segment()
         return {
