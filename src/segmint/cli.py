@@ -418,12 +418,12 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(exc.ctx.get_help(), err=True)
         return 2
     except click.UsageError as exc:
-        # click's convention for a command line it cannot parse: the command's usage line
-        # and where to find help, then the error (data errors stay one line).
+        # A command line click cannot parse is bad input like any other: one line, which
+        # says where the help is (click's own usage block would add three).
+        message = exc.format_message().rstrip(".")
         if exc.ctx is not None:
-            click.echo(exc.ctx.get_usage(), err=True)
-            click.echo(f"Try '{exc.ctx.command_path} --help' for help.\n", err=True)
-        return _fail(exc.format_message())
+            message += f" (see {exc.ctx.command_path} --help)"
+        return _fail(message)
     except click.exceptions.Abort:
         return _fail("interrupted")
     except click.exceptions.Exit as exc:

@@ -85,17 +85,13 @@ def check_command(argv: list[str], out: Path | None, expected_outputs: Iterable[
 
 
 def check_error_output(stderr: str) -> None:
-    """One `error:` line (the last), no traceback; a usage error may add click's usage lines."""
+    """One `error:` line (the last), no traceback, no usage block."""
     lines = [line for line in stderr.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("error:")]
     assert len(errors) == 1, f"expected one error line:\n{stderr}"
     assert "\n" not in errors[0]
-    usage = [line for line in lines if line.startswith(("Usage:", "Try '"))]
-    if usage:  # click's convention: usage line, the try line, then the error
-        assert lines[0].startswith("Usage: segmint"), stderr
-        assert lines[-2].startswith("Try 'segmint") and lines[-1] == errors[0], stderr
-    else:
-        assert lines[-1] == errors[0], f"the error line is not the last:\n{stderr}"
+    assert not [line for line in lines if line.startswith(("Usage:", "Try '"))], stderr
+    assert lines[-1] == errors[0], f"the error line is not the last:\n{stderr}"
 
 
 def check_outputs(out: Path) -> None:
