@@ -15,12 +15,14 @@ from segmint.settings import (
     ENGINES,
     FEATURE_SETS,
     MAX_SEED,
-    MIN_STABILITY,
     SELECTION_METRICS,
     TRANSFORMS,
+    Settings,
     parse_column_overrides,
     parse_spark_conf,
 )
+
+DEFAULTS = Settings()  # every default, written once (segmint.model.defaults, settings)
 
 
 class OutFolder(click.Path):
@@ -65,56 +67,61 @@ def app() -> None:
 @click.option("--products", help="Products file, joined on product_id; gives category.")
 @reading_options
 @click.option("--as-of", help="Reference date YYYY-MM-DD; later lines are dropped.")
-@click.option("--feature-set", type=click.Choice(FEATURE_SETS), default="rfm", show_default=True)
+@click.option(
+    "--feature-set",
+    type=click.Choice(FEATURE_SETS),
+    default=DEFAULTS.feature_set,
+    show_default=True,
+)
 @click.option("--k", type=int, help="Fix the number of segments.")
-@click.option("--k-min", type=int, default=3, show_default=True)
-@click.option("--k-max", type=int, default=10, show_default=True)
+@click.option("--k-min", type=int, default=DEFAULTS.k_min, show_default=True)
+@click.option("--k-max", type=int, default=DEFAULTS.k_max, show_default=True)
 @click.option(
     "--select",
     type=click.Choice(SELECTION_METRICS),
-    default="stable",
+    default=DEFAULTS.select,
     show_default=True,
     help="stable: the best Davies-Bouldin among the k whose segments are all stable.",
 )
 @click.option(
     "--min-stability",
     type=float,
-    default=MIN_STABILITY,
+    default=DEFAULTS.min_stability,
     show_default=True,
     help="Mean bootstrap Jaccard similarity a stable segment reaches (0 to 1).",
 )
 @click.option(
     "--min-segment-share",
     type=float,
-    default=0.02,
+    default=DEFAULTS.min_segment_share,
     show_default=True,
     help="Every segment of an eligible k holds at least this share of the customers...",
 )
 @click.option(
     "--min-segment-size",
     type=int,
-    default=5,
+    default=DEFAULTS.min_segment_size,
     show_default=True,
     help="...and at least this many customers.",
 )
 @click.option(
     "--transform",
     type=click.Choice(TRANSFORMS),
-    default="auto",
+    default=DEFAULTS.transform,
     show_default=True,
     help="auto: log1p for days, counts and money; none: raw values.",
 )
 @click.option(
     "--seed",
     type=int,
-    default=0,
+    default=DEFAULTS.seed,
     show_default=True,
     help=f"Seed of every random choice (0 to {MAX_SEED}); the same seed, the same outputs.",
 )
 @click.option(
     "--sample-size",
     type=int,
-    default=20_000,
+    default=DEFAULTS.sample_size,
     show_default=True,
     help="Customers on which K-means starts run (seeded sample); the best is refined on all.",
 )
@@ -133,11 +140,11 @@ def app() -> None:
     help="Customer lifetime value (an order model + Gamma-Gamma); default: on when at least "
     "20 customers have repeat orders.",
 )
-@click.option("--clv-horizon-days", type=int, default=365, show_default=True)
+@click.option("--clv-horizon-days", type=int, default=DEFAULTS.clv_horizon_days, show_default=True)
 @click.option(
     "--clv-model",
     type=click.Choice(CLV_MODELS),
-    default="auto",
+    default=DEFAULTS.clv_model,
     show_default=True,
     help="Order model of the CLV: auto is Pareto/NBD (MBG/NBD when that fit runs to the "
     "edge of its range and MBG/NBD's does not).",

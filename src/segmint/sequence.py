@@ -168,7 +168,7 @@ def _profile(
     Group of everyone."""
     traits = traits_from_moments(*engine.moments(model))
     if not keep_names:
-        model.names_ = name_segments(traits)
+        model.name(name_segments(traits))
         engine.name(model)
     everyone, groups = engine.groups(model)
     categories = engine.top_categories(model) if has_category else {}

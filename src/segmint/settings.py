@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from segmint.errors import UsageError
-from segmint.model.clusterboot import MIN_STABILITY
+from segmint.model import defaults
+from segmint.model.defaults import check_params
 
 # `--clv-model`: auto, then the order models (segmint.clv.orders.MODEL_NAMES; docs/clv.md).
 CLV_MODELS = ("auto", "pareto-nbd", "mbg-nbd", "bg-nbd")
@@ -22,8 +23,22 @@ MAX_THREADS = 1024
 # The largest --seed: scikit-learn's and numpy's legacy generators take 32-bit seeds.
 MAX_SEED = 2**32 - 1
 # `stable`: Davies-Bouldin among the k whose segments are all stable (docs/stability.md).
-SELECTION_METRICS = ("stable", "davies_bouldin", "silhouette", "calinski_harabasz")
-TRANSFORMS = ("auto", "none")
+SELECTION_METRICS = defaults.SELECTION_METRICS
+TRANSFORMS = defaults.TRANSFORMS
+# The settings that are the model's parameters, and how the command line names them.
+MODEL_SETTINGS = {
+    "select": "--select",
+    "transform": "--transform",
+    "k": "--k",
+    "k_min": "--k-min",
+    "k_max": "--k-max",
+    "min_stability": "--min-stability",
+    "min_segment_share": "--min-segment-share",
+    "min_segment_size": "--min-segment-size",
+    "silhouette_sample_size": "silhouette_sample_size",
+    "n_init": "n_init",
+    "sample_size": "--sample-size",
+}
 ENGINES = ("duckdb", "spark")
 ROLES = (
     "customer_id",
@@ -57,20 +72,20 @@ class Settings:
     """strftime codes for the date column; default: detected."""
     keep_duplicates: bool = False
     feature_set: str = "rfm"
-    transform: str = "auto"
+    transform: str = defaults.TRANSFORM
     k: int | None = None
-    k_min: int = 3
-    k_max: int = 10
-    select: str = "stable"
-    min_stability: float = MIN_STABILITY
+    k_min: int = defaults.K_MIN
+    k_max: int = defaults.K_MAX
+    select: str = defaults.SELECT
+    min_stability: float = defaults.MIN_STABILITY
     """Mean bootstrap Jaccard similarity every segment of a `stable` k reaches."""
-    min_segment_share: float = 0.02
-    min_segment_size: int = 5
+    min_segment_share: float = defaults.MIN_SEGMENT_SHARE
+    min_segment_size: int = defaults.MIN_SEGMENT_SIZE
     """Customers every segment of an eligible k holds at least (with min_segment_share)."""
-    silhouette_sample_size: int = 5000
-    n_init: int = 10
-    seed: int = 0
-    sample_size: int = 20_000
+    silhouette_sample_size: int = defaults.SILHOUETTE_SAMPLE_SIZE
+    n_init: int = defaults.N_INIT
+    seed: int = defaults.SEED
+    sample_size: int = defaults.SAMPLE_SIZE
     """Customers on which k is chosen (a seeded sample; all customers when fewer)."""
     memory_limit: str | None = None
     """DuckDB's memory limit, e.g. '2GB'; beyond it DuckDB spills to disk."""
@@ -112,27 +127,10 @@ class Settings:
                     f"--column {role}=…: unknown role {role!r}; roles: {', '.join(ROLES)}"
                 )
         _choice("--feature-set", self.feature_set, FEATURE_SETS)
-        _choice("--select", self.select, SELECTION_METRICS)
-        _choice("--transform", self.transform, TRANSFORMS)
-        if self.k is not None and self.k < 2:
-            raise UsageError(f"--k {self.k}: a segmentation needs at least 2 segments")
-        if self.k is None:
-            if self.k_min < 2:
-                raise UsageError(f"--k-min {self.k_min}: must be at least 2")
-            if self.k_max < self.k_min:
-                raise UsageError(f"--k-max {self.k_max} is below --k-min {self.k_min}")
-        if not 0 <= self.min_stability <= 1:
-            raise UsageError(f"--min-stability {self.min_stability}: must be in [0, 1]")
-        if not 0 <= self.min_segment_share < 1:
-            raise UsageError(f"--min-segment-share {self.min_segment_share}: must be in [0, 1)")
-        if self.min_segment_size < 0:
-            raise UsageError(f"--min-segment-size {self.min_segment_size}: must be 0 or more")
-        if self.silhouette_sample_size < 10:
-            raise UsageError("silhouette_sample_size must be at least 10")
-        if self.n_init < 1:
-            raise UsageError("n_init must be at least 1")
-        if self.sample_size < 1000:
-            raise UsageError(f"--sample-size {self.sample_size}: must be at least 1000")
+        check_params(
+            {name: getattr(self, name) for name in MODEL_SETTINGS},
+            lambda name: MODEL_SETTINGS[name],
+        )
         if self.threads is not None and not 1 <= self.threads <= MAX_THREADS:
             raise UsageError(f"--threads {self.threads}: choose from 1 to {MAX_THREADS}")
         if self.memory_limit is not None and not _MEMORY.fullmatch(self.memory_limit.strip()):

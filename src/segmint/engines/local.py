@@ -116,8 +116,7 @@ class LocalEngine:
         return new_model(config, self.customers.columns).fit(self.customers, progress)
 
     def assign(self, model: SegmentModel) -> None:
-        model.labels_ = model.predict(self.customers)
-        model.outside_ = model.outside_training_range(self.customers)
+        model.assign(self.customers)
 
     def label(self, model: SegmentModel) -> None:
         """The labels are the model's (`model.labels_`, every customer)."""

@@ -387,8 +387,7 @@ def _fit(
     def score_everyone(centers: np.ndarray) -> KScore:
         return spark_model.scores(spark, "customers", scaled, centers, min_share)
 
-    model.fit(sample, progress, scaling=scaling,
-              score_everyone=score_everyone if len(sample) < n else None)  # fmt: skip
+    model.fit_sample(sample, scaling, score_everyone if len(sample) < n else None, progress)
     if progress and len(sample) < n:
         progress(f"refining k = {model.k_} on all {n:,} customers (Spark)")
     centers = model.centers_
@@ -397,11 +396,7 @@ def _fit(
     revenue = spark_model.revenue_by_segment(spark, "customers", scaled, centers)
     centers = centers[revenue_order(revenue)]
     final = spark_model.scores(spark, "customers", scaled, centers, min_share)
-    model.centers_ = centers
-    model.labels_ = model.predict(sample)  # the sample's segments, as Spark assigns them
-    model.scores_ = model.with_final_score(final, model.labels_, model.scaled(sample))
-    model.sampled_ = len(sample) < n
-    return model, sample
+    return model.refined(centers, final, sample, n), sample
 
 
 def _earlier(

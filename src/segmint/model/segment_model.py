@@ -15,13 +15,13 @@ import pandas as pd
 
 from segmint.errors import InputError, UsageError
 from segmint.helper import from_both_ends, shared, sharing
+from segmint.model import defaults
 from segmint.model.clusterboot import (
-    MIN_STABILITY,
-    RESAMPLES,
     SegmentStability,
     Tally,
     bootstrap_tally,
 )
+from segmint.model.defaults import check_params
 from segmint.model.feature_sets import apply_transform, clustering_features, transform_of
 from segmint.model.kmeans import (
     count_distinct,
@@ -29,6 +29,7 @@ from segmint.model.kmeans import (
     fit_kmeans,
     nearest_centre,
     one_thread,
+    squared_distances,
 )
 from segmint.model.sampling import sample_positions
 from segmint.model.selection import (
@@ -79,19 +80,19 @@ class SegmentModel:
     def __init__(
         self,
         features: list[str],
-        transform: str = "auto",
+        transform: str = defaults.TRANSFORM,
         k: int | None = None,
-        k_min: int = 3,
-        k_max: int = 10,
-        select: str = "stable",
-        min_stability: float = MIN_STABILITY,
-        min_segment_share: float = 0.02,
-        min_segment_size: int = 5,
-        silhouette_sample_size: int = 5000,
-        n_init: int = 10,
-        seed: int = 0,
-        sample_size: int = 20_000,
-        resamples: int = RESAMPLES,
+        k_min: int = defaults.K_MIN,
+        k_max: int = defaults.K_MAX,
+        select: str = defaults.SELECT,
+        min_stability: float = defaults.MIN_STABILITY,
+        min_segment_share: float = defaults.MIN_SEGMENT_SHARE,
+        min_segment_size: int = defaults.MIN_SEGMENT_SIZE,
+        silhouette_sample_size: int = defaults.SILHOUETTE_SAMPLE_SIZE,
+        n_init: int = defaults.N_INIT,
+        seed: int = defaults.SEED,
+        sample_size: int = defaults.SAMPLE_SIZE,
+        resamples: int = defaults.RESAMPLES,
     ) -> None:
         self.features = features
         self.transform = transform
@@ -108,10 +109,32 @@ class SegmentModel:
         self.sample_size = sample_size
         self.resamples = resamples  # of each k's stability (0: not measured)
 
-    def get_params(self) -> dict[str, Any]:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Return the constructor's parameters by name (as scikit-learn's estimators do)."""
         names = inspect.signature(type(self).__init__).parameters
         return {name: getattr(self, name) for name in names if name != "self"}
+
+    def set_params(self, **params: Any) -> SegmentModel:
+        """Set constructor parameters by name (checked when fitting); return the model."""
+        known = self.get_params()
+        for name, value in params.items():
+            if name not in known:
+                raise UsageError(f"{name}: not a parameter of SegmentModel; known: "
+                                 f"{', '.join(known)}")  # fmt: skip
+            setattr(self, name, value)
+        return self
+
+    def _check(self, customers: pd.DataFrame) -> None:
+        """Raise UsageError for an invalid parameter or a customers table fit cannot use."""
+        if not self.features:
+            raise UsageError("features: name at least one feature column to cluster on")
+        check_params(self.get_params())
+        needed = [*self.features, "monetary"]  # monetary orders the segment ids by revenue
+        missing = [c for c in needed if c not in customers]
+        if missing:
+            raise UsageError(
+                f"customers: no column {missing[0]!r} (fit needs the features and monetary)"
+            )
 
     # Learning -------------------------------------------------------------------------
 
@@ -120,11 +143,7 @@ class SegmentModel:
         return eligible_share(self.min_segment_share, self.min_segment_size, customers)
 
     def fit(
-        self,
-        customers: pd.DataFrame,
-        progress: Callable[[str], None] | None = None,
-        scaling: Scaling | None = None,
-        score_everyone: Callable[[np.ndarray], KScore] | None = None,
+        self, customers: pd.DataFrame, progress: Callable[[str], None] | None = None
     ) -> SegmentModel:
         """Learn scaling, choose k, fit the centres; segment ids ordered by revenue, largest first.
 
@@ -135,10 +154,45 @@ class SegmentModel:
         refined on every customer (Lloyd iterations to convergence from the sample's
         centres), and its row of the scores describes those final segments.
 
-        The Spark engine passes a sample of its customers as `customers`, with `scaling`
-        (measured on every customer) and `score_everyone` (a k's centres → its scores over
-        every customer, computed where the customers are).
+        The parameters are checked here (UsageError naming the first invalid one), as in
+        scikit-learn; `customers` needs the feature columns and `monetary`.
         """
+        return self._fit(customers, progress)
+
+    def fit_sample(
+        self,
+        sample: pd.DataFrame,
+        scaling: Scaling,
+        score_everyone: Callable[[np.ndarray], KScore] | None,
+        progress: Callable[[str], None] | None = None,
+    ) -> SegmentModel:
+        """Fit on a sample of customers kept elsewhere (the Spark engine), as `fit` would on
+        all of them: `scaling` is measured on every customer, and `score_everyone` (a k's
+        centres → its scores over every customer, computed where they are; None when the
+        sample is everyone) scores each k. `refined` then takes the chosen k's centres
+        refined over every customer."""
+        return self._fit(sample, progress, scaling, score_everyone)
+
+    def refined(
+        self, centers: np.ndarray, final: KScore, sample: pd.DataFrame, customers: int
+    ) -> SegmentModel:
+        """Take the chosen k's centres refined over every customer (and their scores there);
+        the sample's segments are then those centres'. customers: how many there are."""
+        self._check_fitted()
+        self.centers_ = centers
+        self.labels_ = self.predict(sample)
+        self.scores_ = self.with_final_score(final, self.labels_, self.scaled(sample))
+        self.sampled_ = len(sample) < customers
+        return self
+
+    def _fit(
+        self,
+        customers: pd.DataFrame,
+        progress: Callable[[str], None] | None = None,
+        scaling: Scaling | None = None,
+        score_everyone: Callable[[np.ndarray], KScore] | None = None,
+    ) -> SegmentModel:
+        self._check(customers)
         self.transforms_ = [transform_of(f, self.transform) for f in self.features]
         raw = self._transformed(customers)
         if scaling is None:
@@ -304,6 +358,32 @@ class SegmentModel:
     def predict(self, customers: pd.DataFrame) -> np.ndarray:
         """Return each customer's segment id: its nearest centre in the scaled space."""
         return nearest_centre(self.scaled(customers), self.centers_)
+
+    def name(self, names: list[str]) -> SegmentModel:
+        """Give the segments their names (by id): one each, no two alike."""
+        self._check_fitted()
+        if len(names) != self.k_ or len(set(names)) != len(names):
+            raise ValueError(f"{self.k_} distinct segment names needed, got {names}")
+        self.names_ = list(names)
+        return self
+
+    def fit_predict(
+        self, customers: pd.DataFrame, progress: Callable[[str], None] | None = None
+    ) -> np.ndarray:
+        """Fit on the customers and return their segment ids (`labels_`)."""
+        return self.fit(customers, progress).labels_
+
+    def distances(self, customers: pd.DataFrame) -> np.ndarray:
+        """Return each customer's distance to every centre, in the scaled space (what
+        scikit-learn's KMeans.transform returns; `transform` is this model's parameter)."""
+        return np.sqrt(squared_distances(self.scaled(customers), self.centers_))
+
+    def assign(self, customers: pd.DataFrame) -> SegmentModel:
+        """Assign new customers (scoring with a saved model): `labels_` becomes their segment
+        ids and `outside_` flags their features far outside the training range."""
+        self.labels_ = self.predict(customers)
+        self.outside_ = self.outside_training_range(customers)
+        return self
 
     def outside_training_range(self, customers: pd.DataFrame) -> np.ndarray:
         """Return, per customer and feature, whether the scaled value lies far outside training.

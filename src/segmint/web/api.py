@@ -7,7 +7,7 @@ from fastapi.responses import FileResponse
 
 from segmint.errors import SegmintError
 from segmint.runs import error_line
-from segmint.settings import CLV_MODELS, MAX_SEED, MIN_STABILITY, SELECTION_METRICS
+from segmint.settings import CLV_MODELS, FEATURE_SETS, MAX_SEED, SELECTION_METRICS, Settings
 from segmint.web import service
 from segmint.web.app import REPORT_CSP
 from segmint.web.forms import RUN_FIELDS
@@ -15,6 +15,7 @@ from segmint.web.responses import StrictJSONResponse
 from segmint.web.store import Run
 from segmint.web.uploads import UploadError
 
+DEFAULTS = Settings()  # every default, written once (segmint.model.defaults, settings)
 router = APIRouter(prefix="/api", tags=["runs"])
 
 _UPLOAD_SCHEMA = {
@@ -42,20 +43,29 @@ _UPLOAD_SCHEMA = {
             "items": {"type": "string"},
             "description": "role=NAME, as --column (repeat).",
         },  # fmt: skip
-        "feature_set": {"type": "string", "enum": ["rfm", "value", "full"]},
+        "feature_set": {
+            "type": "string",
+            "enum": list(FEATURE_SETS),
+            "default": DEFAULTS.feature_set,
+        },
         "k": {"type": "integer", "description": "Fix the number of segments."},
-        "k_min": {"type": "integer", "default": 3},
-        "k_max": {"type": "integer", "default": 10},
-        "seed": {"type": "integer", "default": 0, "minimum": 0, "maximum": MAX_SEED},
+        "k_min": {"type": "integer", "default": DEFAULTS.k_min},
+        "k_max": {"type": "integer", "default": DEFAULTS.k_max},
+        "seed": {"type": "integer", "default": DEFAULTS.seed, "minimum": 0, "maximum": MAX_SEED},
         "clv": {"type": "string", "enum": ["auto", "on", "off"], "default": "auto"},
-        "clv_model": {"type": "string", "enum": list(CLV_MODELS), "default": "auto"},
-        "select": {"type": "string", "enum": list(SELECTION_METRICS), "default": "stable"},
-        "min_stability": {"type": "number", "default": MIN_STABILITY, "minimum": 0, "maximum": 1},
+        "clv_model": {"type": "string", "enum": list(CLV_MODELS), "default": DEFAULTS.clv_model},
+        "select": {"type": "string", "enum": list(SELECTION_METRICS), "default": DEFAULTS.select},
+        "min_stability": {
+            "type": "number",
+            "default": DEFAULTS.min_stability,
+            "minimum": 0,
+            "maximum": 1,
+        },
         "as_of": {"type": "string", "format": "date"},
         "date_format": {"type": "string"},
         "keep_duplicates": {"type": "boolean"},
-        "min_segment_share": {"type": "number", "default": 0.02},
-        "min_segment_size": {"type": "integer", "default": 5},
+        "min_segment_share": {"type": "number", "default": DEFAULTS.min_segment_share},
+        "min_segment_size": {"type": "integer", "default": DEFAULTS.min_segment_size},
     },
 }
 

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from segmint import __version__
 from segmint.errors import SegmintError
 from segmint.runs import error_line
-from segmint.settings import CLV_MODELS, FEATURE_SETS, ROLES
+from segmint.settings import CLV_MODELS, FEATURE_SETS, ROLES, Settings
 from segmint.templating import environment
 from segmint.web import service
 from segmint.web.app import (
@@ -150,6 +150,7 @@ async def _mapping(
         uploads=_upload_names(run),
         found=found,
         settings=settings,
+        defaults=Settings(),  # every default, written once (segmint.model.defaults, settings)
         overrides=settings.get("columns", {}),
         roles=ROLES,
         role_labels=ROLE_LABELS,
