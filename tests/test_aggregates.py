@@ -10,7 +10,7 @@ import pytest
 
 from helpers import SHARED_DATA
 from segmint import segment
-from segmint.profile import aggregates
+from segmint.measures import sql as aggregates
 from segmint.profile import summary as figures
 from segmint.profile.traits import segment_traits, traits_from_moments
 

@@ -8,7 +8,7 @@ import pytest
 
 from helpers import SHARED_DATA
 from segmint import segment
-from segmint.profile.attributes import describe_attributes
+from segmint.measures.attributes import describe_attributes
 
 DATA = SHARED_DATA
 pytestmark = pytest.mark.shared_data

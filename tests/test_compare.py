@@ -13,6 +13,7 @@ from helpers import SHARED_DATA
 from report_tables import markdown_tables
 from segmint import SegmintError, segment
 from segmint.lifecycle.compare import compare, key_moves
+from segmint.writing.compare import write_comparison
 
 RETAIL = SHARED_DATA / "online_retail_sample.csv"
 pytestmark = pytest.mark.shared_data
@@ -94,7 +95,7 @@ def test_key_moves_in_words_largest_first():
 
 
 def test_written_files_agree(hand_made, tmp_path):
-    compare(*hand_made).write(tmp_path / "cmp")
+    write_comparison(compare(*hand_made), tmp_path / "cmp")
     out = tmp_path / "cmp"
     migration = pd.read_csv(out / "migration.csv", index_col=0)
     assert migration.loc["Champions", "Lost"] == 1 and migration.loc["(new)", "Champions"] == 1

@@ -19,6 +19,7 @@ from segmint import SegmintError
 from segmint.clv import orders
 from segmint.clv.validation import auc, read_log, tracking_points, validate
 from segmint.settings import Settings
+from segmint.writing.validation import write_validation
 
 DATA = SHARED_DATA
 pytestmark = pytest.mark.shared_data
@@ -48,7 +49,7 @@ def cdnow(tmp_path_factory):
     # 273 days before the log's last day (1998-06-30): the paper's calibration, to 1997-09-30.
     out = tmp_path_factory.mktemp("validate") / "out"
     result = validate(CDNOW, holdout_days=273)
-    result.write(out)
+    write_validation(result, out)
     return result, out
 
 
@@ -292,7 +293,7 @@ def test_a_model_that_fails_is_listed_with_its_reason(cdnow, monkeypatch, tmp_pa
 
     monkeypatch.setattr(orders, "fit", fit)
     result = validate(CDNOW, holdout_days=273)
-    result.write(tmp_path / "out")
+    write_validation(result, tmp_path / "out")
     saved = strict_json(tmp_path / "out" / "validation.json")
     entries = {m["name"]: m for m in saved["models"]}
     assert entries[failing]["reason"] == "cannot be fitted (no maximum)"

@@ -210,10 +210,11 @@ def compare(old_dir: Path, new_dir: Path, out: Path, quiet: bool) -> None:
     compare.json, compare.html)."""
     from segmint.io.outputs import check_output_dir
     from segmint.lifecycle.compare import compare as run_compare
+    from segmint.writing.compare import write_comparison
 
     check_output_dir(out, [old_dir, new_dir])
     result = run_compare(old_dir, new_dir)
-    result.write(out)
+    write_comparison(result, out)
     if not quiet:
         people = result.summary["customers"]
         click.echo(
@@ -284,6 +285,7 @@ def validate(
     from segmint.clv.validation import validate as run_validation
     from segmint.io.outputs import check_output_dir
     from segmint.progress import reporter
+    from segmint.writing.validation import write_validation
 
     check_output_dir(out, inputs)
     columns = parse_column_overrides(list(column))
@@ -292,7 +294,7 @@ def validate(
             list(inputs), holdout_days, progress=progress, columns=columns, **options
         )
         progress("Writing the validation report")
-        result.write(out)
+        write_validation(result, out)
     if not quiet:
         summary = result.summary
         # validate raises unless some model was compared, so there is a best one.
@@ -345,7 +347,7 @@ def serve(
         import uvicorn
 
         from segmint.web import create_app
-        from segmint.web.app import LOOPBACK_HOSTS
+        from segmint.web.security import LOOPBACK_HOSTS
     except ImportError:
         raise UsageError("segmint serve needs the web extra: pip install 'segmint[web]'") from None
     if max_upload_mb <= 0:

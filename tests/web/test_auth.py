@@ -109,7 +109,7 @@ def test_loopback_server_refuses_other_host_names(tmp_path: Path) -> None:
 def test_wrong_tokens_from_one_address_are_refused_for_a_while(tmp_path: Path) -> None:
     """After 10 wrong tokens within a minute (form or bearer), the address gets 429 with
     Retry-After, even for the right token, until the oldest wrong one is a minute old."""
-    from segmint.web.app import Attempts
+    from segmint.web.security import Attempts
 
     now = [1000.0]
     app = create_app(tmp_path, token=TOKEN, workers=1)
@@ -139,7 +139,7 @@ def test_wrong_tokens_from_one_address_are_refused_for_a_while(tmp_path: Path) -
 
 
 def test_attempts_are_counted_per_address() -> None:
-    from segmint.web.app import Attempts
+    from segmint.web.security import Attempts
 
     now = [0.0]
     attempts = Attempts(limit=2, window=10.0, clock=lambda: now[0])
@@ -162,7 +162,7 @@ def login(client: TestClient, token: str = TOKEN) -> str:
 
 
 def test_a_login_session_lasts_twelve_hours_and_ends_at_logout(tmp_path: Path) -> None:
-    from segmint.web.app import Sessions
+    from segmint.web.security import Sessions
 
     now = [1_700_000_000.0]
     app = create_app(tmp_path, token=TOKEN, workers=1)
@@ -236,7 +236,7 @@ def test_a_session_cookie_is_refused_elsewhere_tampered_or_under_another_token(
 def test_a_flood_of_wrong_tokens_blocks_that_address_only_and_for_the_window(
     tmp_path: Path,
 ) -> None:
-    from segmint.web.app import Attempts
+    from segmint.web.security import Attempts
 
     now = [500.0]
     app = create_app(tmp_path, token=TOKEN, workers=1)
@@ -262,7 +262,7 @@ def test_a_flood_of_wrong_tokens_blocks_that_address_only_and_for_the_window(
 
 
 def test_the_attempts_kept_stay_bounded_under_a_flood_from_many_addresses() -> None:
-    from segmint.web.app import Attempts
+    from segmint.web.security import Attempts
 
     now = [0.0]
     attempts = Attempts(limit=3, window=60.0, clock=lambda: now[0], max_addresses=100)

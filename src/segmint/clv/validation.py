@@ -65,23 +65,6 @@ class Validation:
     summary: dict
     fits: dict[str, OrderFit] = field(default_factory=dict)
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Return out_dir, having written validation.json, validation.csv (per customer) and
-        the validation report into it."""
-        import pyarrow as pa
-
-        from segmint.io.outputs import write_csv, write_json, write_staged
-        from segmint.report.validation import build_validation_report
-        from segmint.report.writer import write_document
-
-        def fill(staging: Path) -> None:
-            write_json(self.summary, staging / "validation.json")
-            write_csv(pa.Table.from_pandas(self.customers, preserve_index=False),
-                      staging / "validation.csv")  # fmt: skip
-            write_document(staging, build_validation_report(self.summary), "validation")
-
-        return write_staged(Path(out_dir), fill)
-
 
 @dataclass(frozen=True)
 class CalibrationLog:

@@ -22,9 +22,9 @@ import pandas as pd
 
 from segmint.clv.per_customer import LifetimeValue
 from segmint.io.inputs import Lines
+from segmint.measures.groups import Group
+from segmint.measures.moments import Moments
 from segmint.model.segment_model import SegmentModel
-from segmint.profile.summary import Group
-from segmint.profile.traits import Moments
 from segmint.settings import Settings
 
 Progress = Callable[[str], None]

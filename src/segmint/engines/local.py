@@ -40,10 +40,10 @@ from segmint.io.connection import connect, input_errors
 from segmint.io.inputs import Lines, open_lines
 from segmint.io.text import NOT_UTF8
 from segmint.lifecycle.compare import moves_since
+from segmint.measures.attributes import describe_attributes, load_customers
+from segmint.measures.groups import GROUP_COLUMNS, Group, spend_ranking
+from segmint.measures.moments import Moments, segment_moments
 from segmint.model.segment_model import SegmentModel, new_model
-from segmint.profile.attributes import describe_attributes, load_customers
-from segmint.profile.summary import GROUP_COLUMNS, Group, spend_ranking
-from segmint.profile.traits import Moments, segment_moments
 from segmint.progress import watching
 from segmint.result import SegmentationResult
 from segmint.settings import Settings

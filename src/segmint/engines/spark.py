@@ -1,7 +1,7 @@
 """The Spark session and the connection that runs Segmint's DuckDB SQL on it (issue 8).
 
 `SparkConnection` offers the small part of DuckDB's connection API that `features.clean`,
-`features.build` and `profile.aggregates` use (execute, then fetchall or df), and
+`features.build` and `measures.sql` use (execute, then fetchall or df), and
 runs every statement through `spark_sql.to_spark`. So the cleaning rules and feature
 definitions exist once, in the DuckDB SQL, and Spark runs their transpilation.
 `engines.spark_run.SparkEngine` is the engine a run (`segmint.sequence`) uses.

@@ -10,7 +10,7 @@ this engine does differently:
   seeded sample collected to the driver (every customer when there are at most
   `sample_size`); Lloyd iterations over every customer in Spark from the sample's centres;
   labels, Davies-Bouldin and Calinski-Harabasz of the delivered labels in Spark;
-- profile and summary: SQL aggregates (`profile.aggregates`) over the `segmented` view;
+- profile and summary: SQL aggregates (`measures.sql`) over the `segmented` view;
 - CLV: the models fitted on distinct weighted rows grouped by Spark, every customer scored
   by Spark's executors;
 - outputs: the per-customer table written by Spark (Parquet and CSV folders of part
@@ -27,7 +27,7 @@ import json
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -69,18 +69,19 @@ from segmint.features.clean import clean
 from segmint.io.connection import input_errors
 from segmint.io.inputs import open_lines
 from segmint.lifecycle.compare import key_moves, matrix_of_pairs, segment_names
-from segmint.model.feature_sets import transform_of
-from segmint.model.sampling import sample_order
-from segmint.model.segment_model import SegmentModel, new_model, revenue_order
-from segmint.model.selection import KScore
-from segmint.profile import aggregates
-from segmint.profile import summary as figures
-from segmint.profile.attributes import (
+from segmint.measures import sql as aggregates
+from segmint.measures.attributes import (
     UNKNOWN,
     attribute_shares,
     categorical_columns,
     load_customers,
 )
+from segmint.measures.groups import Group
+from segmint.model.feature_sets import transform_of
+from segmint.model.sampling import sample_order
+from segmint.model.segment_model import SegmentModel, new_model, revenue_order
+from segmint.model.selection import KScore
+from segmint.result import SparkSegmentation
 from segmint.rules.tree import Rules
 from segmint.settings import Settings
 
@@ -93,28 +94,6 @@ UNSUPPORTED = {
     "threads": "--threads",
 }
 Progress = Callable[[str], None]
-
-
-@dataclass
-class SparkSegmentation:
-    """A Spark run: every customer's row as a Spark DataFrame, the rest on the driver."""
-
-    customers: Any
-    """Spark DataFrame: the per-customer table (never collected)."""
-    sample: pd.DataFrame
-    """The seeded sample k was chosen on, with its segment: the report's charts use it."""
-    summary: dict
-    model: SegmentModel
-    model_json: dict
-    rules: Rules
-    contacts: pd.DataFrame | None = None
-    """The --customers file's id and contact columns (email, phone), for the audiences."""
-
-    def write(self, out_dir: str | Path) -> Path:
-        """Write every output into out_dir, atomically (Spark writes the per-customer table)."""
-        from segmint.engines.spark_output import write_spark_outputs
-
-        return write_spark_outputs(self, Path(out_dir))
 
 
 @contextmanager
@@ -236,7 +215,7 @@ class SparkEngine:
     def moments(self, model: SegmentModel) -> tuple[dict, list[dict]]:
         return aggregates.moments(self.engine, "segmented", model.k_, self.segmented.columns)
 
-    def groups(self, model: SegmentModel) -> tuple[figures.Group, list[figures.Group]]:
+    def groups(self, model: SegmentModel) -> tuple[Group, list[Group]]:
         return aggregates.groups(self.engine, "segmented", model.k_)
 
     def top_categories(self, model: SegmentModel) -> dict[int, list[str]]:

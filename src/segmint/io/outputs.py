@@ -1,5 +1,5 @@
-"""Write a run's outputs into a temporary folder, then move them into place
-(docs/reference/outputs.md#writing)."""
+"""Writing files safely: a staging folder moved into place, Parquet, CSV and strict JSON
+(docs/reference/outputs.md#writing). What a run writes is `segmint.writing`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,8 +19,6 @@ from segmint.errors import OutputError
 
 if TYPE_CHECKING:
     import duckdb
-
-    from segmint.result import SegmentationResult
 
 TEXT_COLUMNS = ("customer_id", "segment_name", "rfm_segment")
 FORMULA_START = ("=", "+", "-", "@")
@@ -57,60 +54,6 @@ def check_output_dir(out_dir: Path, inputs: Iterable[str | Path | None] = ()) ->
                 f"--out {out_dir}: writing there would replace the input {given}; "
                 "choose another output folder"
             )
-
-
-def write_outputs(result: SegmentationResult, out_dir: Path) -> Path:
-    """Write every output of result into out_dir; a failure leaves out_dir as it was."""
-    from segmint.report.build import build_report
-    from segmint.report.png import drawing
-    from segmint.report.writer import write_document
-
-    def fill(staging: Path) -> None:
-        table = pa.Table.from_pandas(result.customers, preserve_index=False)
-        report = None
-        if result.model_json is not None:  # a run; scoring writes the tables and summary
-            report = build_report(result.summary, result.customers, result.model_json)
-        # The charts' helper process is forked first, while this is the only thread; the
-        # tables and audiences are written by pyarrow and DuckDB, which release the GIL: in
-        # other threads, they overlap the report.
-        with (
-            drawing(report.charts() if report else []) as png,
-            ThreadPoolExecutor(max_workers=2) as pool,
-        ):
-            files = [
-                pool.submit(write_parquet, table, staging / "segments.parquet"),
-                pool.submit(write_csv, table, staging / "segments.csv"),
-            ]
-            if result.rules is not None:
-                files.append(pool.submit(write_audiences_of, staging, result))
-            write_json(result.summary, staging / "summary.json")
-            if report is not None:
-                write_json(result.model_json, staging / "model.json")
-                write_document(staging, report, "report", png)
-            if result.rules is not None:
-                write_rules(staging, result)
-            for written in files:
-                written.result()
-
-    return write_staged(out_dir, fill)
-
-
-def write_rules(folder: Path, result: SegmentationResult) -> None:
-    """Write rules.json and rules.sql (docs/reference/rules.md#rules-json); the audiences:
-    write_audiences_of."""
-    from segmint.rules.export import sql_expression
-
-    write_json(result.rules.as_json(), folder / "rules.json")
-    (folder / "rules.sql").write_text(sql_expression(result.rules), encoding="utf-8")
-
-
-def write_audiences_of(folder: Path, result: SegmentationResult) -> None:
-    """Write audiences/<segment>.csv (docs/reference/rules.md#audiences)."""
-    from segmint.clv.per_customer import audience_columns
-    from segmint.rules.export import write_audiences
-
-    marketing = audience_columns(result.summary.get("clv") or {})
-    write_audiences(folder, result.customers, result.rules.names, result.contacts, marketing)
 
 
 def write_staged(out_dir: Path, fill: Callable[[Path], None]) -> Path:

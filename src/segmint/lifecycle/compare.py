@@ -64,21 +64,6 @@ class Comparison:
     moves: list[str]
     summary: dict
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write migration.csv, compare.json and compare.html/.md (+ charts/) into out_dir."""
-        from segmint.io.outputs import write_json, write_staged
-        from segmint.report.compare import build_compare_report
-        from segmint.report.writer import write_document
-
-        def fill(staging: Path) -> None:
-            self.matrix.rename_axis("old segment \\ new segment").to_csv(
-                staging / "migration.csv", lineterminator="\n"
-            )
-            write_json(self.summary, staging / "compare.json")
-            write_document(staging, build_compare_report(self.summary), "compare")
-
-        return write_staged(Path(out_dir), fill)
-
 
 def compare(old_dir: str | Path, new_dir: str | Path) -> Comparison:
     """Return the comparison of two output folders of `segmint run` (or `segmint score`)."""

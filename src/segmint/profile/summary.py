@@ -5,43 +5,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from segmint.features.rfm import RFM_SEGMENT_NAMES
+from segmint.measures.groups import GROUP_COLUMNS, MEAN_FEATURES, Group, spend_ranking
 from segmint.strict_json import finite_or_none
+
+__all__ = ["GROUP_COLUMNS", "MEAN_FEATURES", "Group", "spend_ranking"]
 
 
 def _share(part: float, whole: float) -> float:
     return part / whole if whole else 0.0
-
-
-# The per-segment means of summary.json (`<feature>_mean`).
-MEAN_FEATURES = ("recency_days", "frequency", "monetary", "tenure_days")
-# The columns Group.of reads: select them before splitting a large table into groups.
-GROUP_COLUMNS = ("monetary", "frequency", "recency_days", "tenure_days")
-
-
-@dataclass(frozen=True)
-class Group:
-    """What the figures of a group of customers (a segment, or everyone) are made of."""
-
-    customers: int
-    revenue: float
-    orders: int
-    means: dict[str, float]
-
-    @classmethod
-    def of(cls, customers: pd.DataFrame) -> Group:
-        """Return the group of the rows of a customers table."""
-        return cls(
-            len(customers),
-            math.fsum(customers["monetary"]),
-            int(customers["frequency"].sum()),
-            {f: float(customers[f].mean()) for f in MEAN_FEATURES},
-        )
 
 
 def totals(customers: pd.DataFrame) -> dict:
@@ -90,11 +66,6 @@ def figures_of(segment: Group, all_customers: int, total_revenue: float) -> dict
 
 
 CONCENTRATION_SHARES = (0.01, 0.10, 0.20, 0.50)
-
-
-def spend_ranking(monetary: np.ndarray) -> np.ndarray:
-    """Return customers' spend from the highest to the lowest (ties in a stable order)."""
-    return np.sort(np.asarray(monetary, dtype=np.float64), kind="stable")[::-1]
 
 
 def revenue_concentration(customers: pd.DataFrame) -> list[dict]:

@@ -9,9 +9,9 @@ from segmint.errors import SegmintError
 from segmint.runs import error_line
 from segmint.settings import CLV_MODELS, FEATURE_SETS, MAX_SEED, SELECTION_METRICS, Settings
 from segmint.web import service
-from segmint.web.app import REPORT_CSP
 from segmint.web.forms import RUN_FIELDS
 from segmint.web.responses import StrictJSONResponse
+from segmint.web.security import REPORT_CSP
 from segmint.web.store import Run
 from segmint.web.uploads import UploadError
 

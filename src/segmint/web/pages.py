@@ -19,7 +19,8 @@ from segmint.runs import error_line
 from segmint.settings import CLV_MODELS, FEATURE_SETS, ROLES, Settings
 from segmint.templating import environment
 from segmint.web import service
-from segmint.web.app import (
+from segmint.web.job import STAGE_ORDER
+from segmint.web.security import (
     REPORT_CSP,
     SESSION_COOKIE,
     authenticated,
@@ -28,7 +29,6 @@ from segmint.web.app import (
     is_safe_next,
     retry_after,
 )
-from segmint.web.job import STAGE_ORDER
 from segmint.web.store import Run, read_json
 from segmint.web.uploads import UploadError
 
@@ -252,10 +252,11 @@ async def compare_page(request: Request, old: str = "", new: str = "") -> Respon
 def _comparison(data_dir: Path, old: Run, new: Run) -> Path:
     """Return the folder of old → new's comparison, computed once (segmint compare)."""
     from segmint.lifecycle.compare import compare
+    from segmint.writing.compare import write_comparison
 
     folder = data_dir / "compares" / f"{old.id}.{new.id}"
     if not (folder / "compare.json").is_file():
-        compare(old.out_dir, new.out_dir).write(folder)
+        write_comparison(compare(old.out_dir, new.out_dir), folder)
     return folder
 
 

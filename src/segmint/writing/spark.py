@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 from segmint.clv.per_customer import audience_columns
 from segmint.engines.spark import text_frame
 from segmint.io.outputs import FORMULA_START, TEXT_COLUMNS, write_json, write_staged
+from segmint.report.writer import write_report
 from segmint.rules.export import audience_files, sql_expression
 
 if TYPE_CHECKING:
-    from segmint.engines.spark_run import SparkSegmentation
+    from segmint.result import SparkSegmentation
 
 
 def write_spark_outputs(result: SparkSegmentation, out_dir: Path) -> Path:
@@ -20,7 +21,6 @@ def write_spark_outputs(result: SparkSegmentation, out_dir: Path) -> Path:
     segments.parquet/ and segments.csv/ are folders of part files written by Spark's
     executors, as is each audiences/<segment>.csv/; the report is drawn from the sample.
     """
-    from segmint.report.writer import write_report
 
     def fill(staging: Path) -> None:
         customers = result.customers

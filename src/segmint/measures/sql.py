@@ -1,4 +1,4 @@
-"""The profile's figures as SQL aggregates over a relation of customers (the Spark engine).
+"""The profile's measures as SQL aggregates over a relation of customers (the Spark engine).
 
 The DuckDB engine computes them from the per-customer table in memory
 (`traits.segment_moments`, `summary.Group.of`); an engine that keeps customers where they
@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from segmint.db import one_row
-from segmint.profile.summary import MEAN_FEATURES, Group
-from segmint.profile.traits import PROFILE_FEATURES, Moments
+from segmint.measures.groups import MEAN_FEATURES, Group
+from segmint.measures.moments import PROFILE_FEATURES, Moments
 
 MONEY = "CAST(monetary AS DECIMAL(38, 12))"
 
