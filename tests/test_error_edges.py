@@ -30,3 +30,24 @@ def test_a_duckdb_error_after_the_reading_stages_is_a_bug_not_bad_input(monkeypa
     monkeypatch.setattr(local, "open_lines", broken)
     with pytest.raises(InputError, match=r"online_retail_sample\.csv: cannot be read"):
         segment(DATA / "online_retail_sample.csv", k=3, n_init=1)
+
+
+def test_an_input_error_names_the_file_as_a_field_too(tmp_path) -> None:
+    from segmint.errors import InputError
+
+    broken = tmp_path / "orders.csv.gz"
+    broken.write_bytes(b"\x1f\x8b\x08\x00 not really gzip")
+    with pytest.raises(InputError) as error:
+        segment(broken, k=3)
+    assert error.value.file == str(broken)
+    assert str(error.value).startswith(f"{broken}: ")
+
+
+def test_a_column_error_names_the_file_and_the_column_as_fields(tmp_path) -> None:
+    from segmint.errors import InputError
+
+    log = tmp_path / "orders.csv"
+    log.write_text("customer_id,date,amount\nc1,2024-01-02,10\nc2,2024-01-03,12\n")
+    with pytest.raises(InputError) as error:
+        segment(log, k=3, columns={"amount": "total"})
+    assert (error.value.file, error.value.column) == (str(log), "total")

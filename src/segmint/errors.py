@@ -12,7 +12,22 @@ from __future__ import annotations
 
 
 class SegmintError(Exception):
-    """Base class of every error a user can cause and fix."""
+    """Base class of every error a user can cause and fix.
+
+    Besides its message (the one line a user reads), an error may say what is at fault as
+    fields, for a program to use: the file(s), the column and the value, where known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        column: str | None = None,
+        value: object = None,
+    ) -> None:
+        super().__init__(message)
+        self.file, self.column, self.value = file, column, value
 
 
 class InputError(SegmintError):

@@ -17,7 +17,7 @@ from sklearn.metrics import adjusted_rand_score
 from helpers import SHARED_DATA
 from segmint import segment
 from segmint.cli import main
-from segmint.errors import UsageError
+from segmint.errors import SegmintError, UsageError
 from segmint.pipeline import segment_on_spark
 
 pytestmark = [pytest.mark.spark, pytest.mark.shared_data]
@@ -365,3 +365,27 @@ def test_previous_keeps_the_same_ids_names_and_moves_as_the_duckdb_engine(spark,
     run.write(tmp_path / "spark_run")
     again = segment(log, k=5, n_init=2, clv=False, previous=str(tmp_path / "spark_run"))
     assert again.summary["previous"]["persisted"] == duck.model.names_
+
+
+def test_a_spark_error_after_the_reading_stages_is_a_bug_not_bad_input(spark, monkeypatch):
+    # Spark's errors about the data become "cannot process it" (exit 2) only while the
+    # inputs are read; the features stage materialises every customer, so a Spark error
+    # later (here in the profile's aggregates) is a bug with its traceback (issue 26, item 5).
+    from pyspark.errors import PySparkException
+
+    from segmint.engines.spark_run import SparkEngine
+
+    def broken(self, model):
+        raise PySparkException("an aggregate of the profile stage failed")
+
+    monkeypatch.setattr(SparkEngine, "groups", broken)
+    with pytest.raises(PySparkException, match="profile stage"):
+        segment_on_spark(spark, DATA / "online_retail_sample.csv", k=3, n_init=1, clv=False)
+
+    def unreadable(self, lines, config):
+        raise PySparkException("a line cannot be parsed")
+
+    monkeypatch.setattr(SparkEngine, "clean", unreadable)
+    with pytest.raises(SegmintError, match=r"online_retail_sample\.csv: Spark cannot process") as e:
+        segment_on_spark(spark, DATA / "online_retail_sample.csv", k=3, n_init=1, clv=False)
+    assert e.value.file.endswith("online_retail_sample.csv")

@@ -111,7 +111,8 @@ def _spark_errors(inputs: list[str]) -> Iterator[None]:
         raise
     except PySparkException as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{', '.join(inputs)}: Spark cannot process it ({detail[:300]})") from None
+        names = ", ".join(inputs)
+        raise InputError(f"{names}: Spark cannot process it ({detail[:300]})", file=names) from None
 
 
 class SparkEngine:
@@ -133,16 +134,17 @@ class SparkEngine:
 
     @contextmanager
     def session(self) -> Iterator[None]:
-        with (
-            tempfile.TemporaryDirectory(prefix="segmint-") as workdir,
-            duckdb.connect() as con,
-            _spark_errors(self.input_names),
-        ):
+        with tempfile.TemporaryDirectory(prefix="segmint-") as workdir, duckdb.connect() as con:
             self.workdir, self.con = Path(workdir), con
             yield
 
-    def reading(self, inputs: Sequence[Any]) -> Any:
-        return input_errors(list(inputs))
+    @contextmanager
+    def reading(self, inputs: Sequence[Any]) -> Iterator[None]:
+        """DuckDB's errors (detection) and Spark's (reading, cleaning, the cached features)
+        about the data become InputError; Spark reads lazily, and the features stage
+        materialises every customer, so a later Spark error is a bug."""
+        with input_errors(list(inputs)), _spark_errors(self.input_names):
+            yield
 
     def watching(self, progress: Progress | None) -> Any:
         return nullcontext()

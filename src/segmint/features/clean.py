@@ -172,7 +172,9 @@ def _check_dates(counts: dict[str, int], rows_read: int, lines: Lines) -> None:
         raise InputError(
             f"{lines.name}: column {lines.columns['date']!r}: {counts['bad_date']:,} of "
             f"{reaching:,} dates cannot be read as {lines.date_reading.describe()}; "
-            "is it the right column? Name it with --column date=NAME or give --date-format"
+            "is it the right column? Name it with --column date=NAME or give --date-format",
+            file=lines.name,
+            column=lines.columns["date"],
         )
 
 

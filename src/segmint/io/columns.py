@@ -41,7 +41,9 @@ def find_columns(
     for role, name in overrides.items():
         if role in roles and name not in columns:
             raise InputError(
-                f"{source}: --column {role}={name}: no column {name!r}; columns seen: {seen}"
+                f"{source}: --column {role}={name}: no column {name!r}; columns seen: {seen}",
+                file=str(source),
+                column=name,
             )
     overridden = {name for role, name in overrides.items() if role in roles}
 
@@ -54,7 +56,9 @@ def find_columns(
         if len(hits) > 1:
             raise InputError(
                 f"{source}: column {column!r} matches several roles ({', '.join(hits)}); "
-                f"use --column ROLE={column} for the one it plays"
+                f"use --column ROLE={column} for the one it plays",
+                file=str(source),
+                column=column,
             )
         for role in hits:
             matches[role].append(column)
@@ -65,7 +69,8 @@ def find_columns(
             listed = ", ".join(repr(c) for c in found)
             raise InputError(
                 f"{source}: several columns could be the {role} ({listed}); "
-                f"choose one with --column {role}=NAME (columns seen: {seen})"
+                f"choose one with --column {role}=NAME (columns seen: {seen})",
+                file=str(source),
             )
         if found:
             mapping[role] = found[0]
@@ -78,5 +83,8 @@ def find_columns(
                 if headerless
                 else f"name it with --column {role}=NAME"
             )
-            raise InputError(f"{source}: no column for the {role} (columns seen: {seen}); {hint}")
+            raise InputError(
+                f"{source}: no column for the {role} (columns seen: {seen}); {hint}",
+                file=str(source),
+            )
     return mapping

@@ -41,10 +41,13 @@ _DATA_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.Convers
 
 @contextmanager
 def input_errors(inputs: list[Any]) -> Iterator[None]:
+    """Turn DuckDB's errors about the data met inside the block into an InputError naming
+    the inputs (its `file` field too). Used only around what reads the inputs: after that,
+    the data is in memory, and a DuckDB error is a bug with its traceback."""
     try:
         yield
     except _DATA_ERRORS as exc:
         names = ", ".join(
             str(i) if isinstance(i, (str, Path)) else type(i).__name__ for i in inputs
         )
-        raise InputError(f"{names}: cannot be read ({read_error(exc)})") from None
+        raise InputError(f"{names}: cannot be read ({read_error(exc)})", file=names) from None

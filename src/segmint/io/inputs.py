@@ -144,7 +144,9 @@ def _require_rows(con: duckdb.DuckDBPyConnection, sources: list[Source]) -> None
         try:
             has_row = one_row(con.execute(f"SELECT 1 FROM {source.view} LIMIT 1"))
         except duckdb.Error as exc:
-            raise InputError(f"{source.name}: cannot be read ({read_error(exc)})") from None
+            raise InputError(
+                f"{source.name}: cannot be read ({read_error(exc)})", file=str(source.name)
+            ) from None
         if not has_row:
             raise InputError(f"{source.name}: has a header but no rows")
 

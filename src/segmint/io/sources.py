@@ -74,7 +74,7 @@ def _text_view(
     except duckdb.Error as exc:
         if text.NOT_UTF8 in str(exc):
             raise  # only the head was checked: the caller checks the whole file (pipeline)
-        raise InputError(f"{name}: cannot be read ({read_error(exc)})") from None
+        raise InputError(f"{name}: cannot be read ({read_error(exc)})", file=str(name)) from None
     if not columns:
         raise InputError(f"{name}: has no columns")
     casts = ", ".join(f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in columns)
@@ -94,7 +94,7 @@ def _open_file(
         with open(path, "rb") as handle:
             magic = handle.read(8)
     except OSError as exc:
-        raise InputError(f"{name}: cannot be read ({exc.strerror})") from None
+        raise InputError(f"{name}: cannot be read ({exc.strerror})", file=str(name)) from None
     if not magic:
         raise InputError(f"{name}: the file is empty")
     if magic.startswith(b"PAR1"):
@@ -227,7 +227,7 @@ def _reject_binary(path: Path, compressed: bool) -> None:
         with text.open_binary(path, compressed) as handle:
             head = handle.read(4096)
     except text.READ_ERRORS as exc:
-        raise InputError(f"{path}: cannot be read ({exc})") from None
+        raise InputError(f"{path}: cannot be read ({exc})", file=str(path)) from None
     utf16 = head[:2] in (b"\xff\xfe", b"\xfe\xff")
     if not utf16 and (b"\x00" in head or _control_share(head) > 0.1):
         raise InputError(

@@ -72,7 +72,7 @@ def detect_encoding(path: Path, compressed: bool, head_bytes: int | None = None)
         except UnicodeDecodeError:
             return "cp1252"
         except READ_ERRORS as exc:
-            raise InputError(f"{path}: cannot be read ({exc})") from None
+            raise InputError(f"{path}: cannot be read ({exc})", file=str(path)) from None
     return encoding
 
 
@@ -90,7 +90,7 @@ def first_lines(path: Path, compressed: bool, encoding: str, n: int = 50) -> lis
                 if len(lines) >= n:
                     break
     except READ_ERRORS as exc:
-        raise InputError(f"{path}: cannot be read ({exc})") from None
+        raise InputError(f"{path}: cannot be read ({exc})", file=str(path)) from None
     return lines
 
 
@@ -183,5 +183,5 @@ def rewrite_as_utf8(
             raise
         return rewrite_as_utf8(path, compressed, "cp1252", target, whitespace)
     except READ_ERRORS as exc:
-        raise InputError(f"{path}: cannot be read ({exc})") from None
+        raise InputError(f"{path}: cannot be read ({exc})", file=str(path)) from None
     return target

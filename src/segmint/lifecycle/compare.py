@@ -51,7 +51,7 @@ class Run:
                 table, columns=["customer_id", "segment_id", "segment_name", "monetary"]
             )
         except (ValueError, KeyError, OSError) as exc:
-            raise InputError(f"{table}: cannot be read ({exc})") from None
+            raise InputError(f"{table}: cannot be read ({exc})", file=str(table)) from None
         return cls(folder, customers, names, summary)
 
 

@@ -514,7 +514,7 @@ def load_model(path: str | Path) -> SegmentModel:
     try:
         data = json.loads(path.read_text("utf-8"))
     except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise InputError(f"{path}: cannot be read ({exc.strerror})", file=str(path)) from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InputError(f"{path}: is not a JSON model file") from None
     if not isinstance(data, dict):
