@@ -1,4 +1,8 @@
-"""The command line: parse arguments, call the library, turn errors into exit codes. No logic."""
+"""The command line: parse arguments, call the library, turn errors into exit codes. No logic.
+
+Each command imports what it runs inside its function, on purpose: `segmint` starts, and
+answers a bad argument, without loading DuckDB, scikit-learn or the report's libraries.
+"""
 
 from __future__ import annotations
 

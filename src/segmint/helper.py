@@ -28,6 +28,8 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
+from segmint import preload
+
 T = TypeVar("T")
 
 
@@ -127,8 +129,6 @@ def shared(token: int) -> Any:
 
 def can_fork() -> bool:
     """Return True when a helper may be forked here: Linux, and no other Python thread."""
-    from segmint import preload
-
     if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
         return False
     preload.finish()  # no import half done in the copy

@@ -105,7 +105,7 @@ def segment_on_spark(
     """
     config = Settings.create(**settings)
     inputs = [str(s) for s in (source if isinstance(source, (list, tuple)) else [source])]
-    from segmint.engines.spark_run import UNSUPPORTED, SparkEngine
+    from segmint.engines.spark_run import UNSUPPORTED, SparkEngine  # only with --engine spark
 
     for name, option in UNSUPPORTED.items():
         if getattr(config, name):

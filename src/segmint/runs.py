@@ -31,6 +31,7 @@ def run_to_folder(
     input_names: what the outputs call the inputs (`segment`'s; display text only).
     A failure (a SegmintError for anything the user can fix) leaves out as it was.
     """
+    # the run's libraries: not for the CLI's error path, which imports error_line
     from segmint.pipeline import segment
     from segmint.preload import preload
 

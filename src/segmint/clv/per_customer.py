@@ -173,7 +173,7 @@ def fit_orders(setting: str, rows: DistinctRows) -> tuple[OrderFit, str]:
     `auto` is Pareto/NBD; when its fit fails or runs to the edge of its parameter range and
     the MBG/NBD fit converges, MBG/NBD. Raises ValueError when the model cannot be fitted.
     """
-    from segmint.clv import orders
+    from segmint.clv import orders  # scipy: loaded when the CLV runs (segmint.preload warms it)
 
     if setting != "auto":
         fitted = orders.fit_rows(setting, rows)
@@ -205,7 +205,9 @@ def fit_models(
     order_rows: every customer's distinct (x, t_x, T) rows; value_rows: (x, m_x, weights),
     every repeat customer's distinct values (segmint.clv._inputs).
     """
-    from segmint.clv.gamma_gamma import fit_gamma_gamma
+    from segmint.clv.gamma_gamma import (
+        fit_gamma_gamma,  # scipy: loaded when the CLV runs (segmint.preload warms it)
+    )
 
     try:
         order_fit, why = fit_orders(setting, order_rows)
@@ -351,7 +353,10 @@ def lifetime_value(
     same bits whatever BLAS's thread count, and no BLAS threads waiting on each other (a
     300,000-customer CLV stage took 7.1 s with BLAS on two threads, 3.6 s on one).
     """
-    from segmint.clv.intervals import orders_gradient, total_interval
+    from segmint.clv.intervals import (  # scipy: loaded when the CLV runs (segmint.preload warms it)
+        orders_gradient,
+        total_interval,
+    )
 
     rows = distinct_rows(inputs.x, inputs.t_x, inputs.T)
     models = fit_models(model, rows, distinct_values(inputs.x, inputs.m_x))
@@ -388,7 +393,10 @@ def describe_fit(
 ) -> tuple[dict, list[str]]:
     """Return summary.json's `clv` and the warnings of a fit (blank_values: some expected
     order values are NaN)."""
-    from segmint.clv.intervals import INTERVAL_LEVEL, INTERVAL_METHOD
+    from segmint.clv.intervals import (  # scipy: loaded when the CLV runs (segmint.preload warms it)
+        INTERVAL_LEVEL,
+        INTERVAL_METHOD,
+    )
 
     warnings = _fit_warnings(models.orders, models.value)
     if models.value.excluded_non_positive:
@@ -448,7 +456,9 @@ def segment_intervals(
     lifetime: LifetimeValue, inputs: ModelInputs, labels: np.ndarray, k: int
 ) -> list[list[float] | None]:
     """Return the 90% interval of each segment's total CLV (None where there is none)."""
-    from segmint.clv.intervals import group_intervals
+    from segmint.clv.intervals import (
+        group_intervals,  # scipy: loaded when the CLV runs (segmint.preload warms it)
+    )
 
     if lifetime.uncertainty is None:
         return [None] * k

@@ -28,10 +28,12 @@ import numpy as np
 import pandas as pd
 
 from segmint.clv import orders
+from segmint.clv._inputs import distinct_rows
 from segmint.clv.per_customer import DAYS_PER_WEEK
 from segmint.errors import InputError, UsageError
 from segmint.features.build import REPEAT_VALUE, customer_features
 from segmint.features.clean import clean
+from segmint.io.connection import connect, input_errors
 from segmint.io.inputs import open_lines
 from segmint.settings import Settings
 
@@ -169,8 +171,6 @@ def validate(
 def read_log(source: Any, holdout_days: int, config: Settings, progress: Any) -> CalibrationLog:
     """Return the calibration customers, the holdout orders and the daily repeat orders of
     a log whose last holdout_days days are the holdout."""
-    from segmint.io.connection import connect, input_errors
-
     inputs = list(source) if isinstance(source, (list, tuple)) else [source]
     with (
         tempfile.TemporaryDirectory(prefix="segmint-") as workdir,
@@ -328,8 +328,6 @@ def _predictions(
 
     Computed once per distinct (x, t_x, T): a log's customers share far fewer rows.
     """
-    from segmint.clv._inputs import distinct_rows
-
     rows = distinct_rows(customers.x, customers.t_x, customers.T)
     x, t_x, T = rows.x, rows.t_x, rows.T
     with np.errstate(all="ignore"):  # non-finite results are caught by the caller

@@ -18,6 +18,7 @@ import duckdb
 
 from segmint.errors import InputError
 from segmint.features.clean import DROP_REASONS, clean
+from segmint.io.connection import connect, input_errors
 from segmint.io.inputs import Lines, open_lines
 from segmint.io.sources import quote
 from segmint.settings import ROLES, Settings
@@ -57,8 +58,6 @@ def inspect_inputs(
     finding the roles, reading the dates or cleaning is returned in `error` with the columns
     and the preview, so that the user can choose other columns.
     """
-    from segmint.io.connection import connect, input_errors
-
     config = Settings.create(**settings)
     inputs = list(inputs)
     with (

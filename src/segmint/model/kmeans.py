@@ -9,6 +9,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from segmint import preload
+
 # Rows per block when measuring distances to centres: a block's few arrays of block × k
 # floats stay in the processor's cache (1 << 15 rows: 0.084 s → 0.048 s for 600,000 × 10).
 BLOCK_ROWS = 1 << 15
@@ -119,8 +121,6 @@ def one_thread() -> Iterator[None]:
     (silhouettes and the CLV's sums never call BLAS; scikit-learn's K-means limits its own).
     """
     from threadpoolctl import threadpool_limits
-
-    from segmint import preload
 
     preload.finish()
     import sklearn.cluster  # noqa: F401  (loads the OpenMP runtime to be limited)

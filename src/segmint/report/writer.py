@@ -26,11 +26,12 @@ def write_document(
     png: chart index → PNG bytes, from png.drawing(report.charts()) entered by the caller
     (before it starts threads); without it, the charts are drawn here.
     """
-    from segmint.report.png import drawing
+    from segmint.report.png import drawing  # matplotlib: only when charts are drawn here
 
     if png is None:
         with drawing(report.charts()) as drawn:
             return write_document(folder, report, stem, drawn)
+    # Jinja2 and plotly.js: only when a document is written (the CLI answers errors first)
     from segmint.report.html import render_html
     from segmint.report.markdown import CHART_FOLDER, chart_path, render_markdown
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from segmint.io.outputs import copying
+from segmint.io.sources import literal
 from segmint.names import free_name
 from segmint.rules.tree import Condition, Rules
 
@@ -162,9 +164,6 @@ def write_audiences(
     600,000 customers), in the per-customer table's order.
     """
     import pyarrow as pa
-
-    from segmint.io.outputs import copying
-    from segmint.io.sources import literal
 
     target = folder / "audiences"
     target.mkdir()

@@ -251,6 +251,7 @@ async def compare_page(request: Request, old: str = "", new: str = "") -> Respon
 
 def _comparison(data_dir: Path, old: Run, new: Run) -> Path:
     """Return the folder of old → new's comparison, computed once (segmint compare)."""
+    # the report's libraries: only when a comparison is first asked for
     from segmint.lifecycle.compare import compare
     from segmint.writing.compare import write_comparison
 

@@ -42,7 +42,7 @@ class RunPool:
     def _execute(self, run: Run) -> None:
         if self._closed:
             return
-        from segmint.web import job
+        from segmint.web import job  # the whole run's imports: only when a run starts
 
         child = self._context.Process(target=job.execute, args=(str(run.folder),), daemon=False)
         with self._lock:

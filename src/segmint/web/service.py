@@ -14,7 +14,7 @@ from segmint.db import one_row
 from segmint.errors import SegmintError, UsageError
 from segmint.runs import error_line
 from segmint.web.forms import settings_from_fields, validated
-from segmint.web.store import Run, RunStore, with_upload_names
+from segmint.web.store import Run, RunStore, read_json, with_upload_names
 from segmint.web.uploads import ReceivedForm, UploadError, receive_form
 
 MAX_PAGE = 1000
@@ -114,7 +114,7 @@ def inspect(run: Run, settings: dict[str, Any]) -> dict[str, Any]:
     A file that cannot be read at all gives {"fatal": "error: …"}; detection errors come back
     in "error" (as the one `error: …` line a run would print) with the columns and preview.
     """
-    from segmint.io.inspect import inspect_inputs
+    from segmint.io.inspect import inspect_inputs  # DuckDB: only when a run is inspected
 
     inputs = [str(run.input_dir / name) for name in run.meta.get("inputs", [])]
     keep = {k: v for k, v in settings.items() if k in _INSPECT_SETTINGS}
@@ -159,8 +159,6 @@ def describe(run: Run, detail: bool = True) -> dict[str, Any]:
 
 
 def summary_of(run: Run) -> dict:
-    from segmint.web.store import read_json
-
     return read_json(run.out_dir / "summary.json")
 
 
