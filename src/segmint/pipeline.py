@@ -69,30 +69,12 @@ def score(
         **settings,
     )
     inputs = list(source) if isinstance(source, (list, tuple)) else [source]
+    # The summary is whole as `run` returns it (no `selection`, no CLV, the model read and the
+    # customers outside its range: summary.scored_summary).
     result = run(LocalEngine(config), inputs, config, progress, model=model,
+                 model_file=model_file,
                  labels={"model": "Assigning customers to the model's segments"})  # fmt: skip
-    summary = result.summary
-    del summary["selection"]
-    summary["clv"] = {"enabled": False, "reason": "not computed when scoring with a saved model"}
-    summary["model"] = {"file": model_file, "as_of": metadata.get("as_of"),
-                        "feature_set": config.feature_set, "k": model.k_}  # fmt: skip
-    summary["out_of_range"] = _out_of_range(model)
-    if summary["out_of_range"]["customers"]:
-        summary["warnings"].append(
-            f"{summary['out_of_range']['customers']:,} customer(s) have features far outside "
-            "the range the model was trained on (more than one standard deviation beyond it): "
-            "their segment is the nearest, but the model has not seen customers like them"
-        )
-    return SegmentationResult(result.customers, summary, model, None)
-
-
-def _out_of_range(model: SegmentModel) -> dict:
-    outside = model.outside_
-    return {
-        "customers": int(outside.any(axis=1).sum()),
-        "share": float(outside.any(axis=1).mean()) if len(outside) else 0.0,
-        "by_feature": {f: int(n) for f, n in zip(model.features, outside.sum(axis=0), strict=True)},
-    }
+    return SegmentationResult(result.customers, result.summary, model, None)
 
 
 def segment_on_spark(

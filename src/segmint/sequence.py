@@ -23,10 +23,20 @@ from segmint.profile import summary as figures
 from segmint.profile.naming import name_segments
 from segmint.profile.segments import describe_segments
 from segmint.profile.traits import traits_from_moments
-from segmint.rules.export import contact_columns, rule_text
+from segmint.rules.export import contact_columns
 from segmint.rules.tree import learn_rules
 from segmint.settings import Settings
-from segmint.summary import input_summary, run_summary, selection_summary
+from segmint.summary import (
+    input_summary,
+    not_scored,
+    previous_summary,
+    run_summary,
+    scored_summary,
+    scored_warnings,
+    segment_entries,
+    selection_summary,
+)
+from segmint.summary_types import Previous, SegmentProfile, Summary
 
 Progress = Callable[[str], None]
 
@@ -75,6 +85,7 @@ def run(
     progress: Progress | None = None,
     *,
     model: SegmentModel | None = None,
+    model_file: str | None = None,
     labels: dict[str, str] | None = None,
     input_names: Sequence[str] | None = None,
 ) -> Any:
@@ -82,6 +93,7 @@ def run(
 
     model: a fitted model to assign the customers to (scoring: no refit, its names kept,
     no rules and no refresh test); None fits one with the run's settings.
+    model_file: where that model was read from (summary.json's `model.file` when scoring).
     input_names: what the summary calls the inputs (default: the engine's names for them).
     """
     scoring = model is not None
@@ -127,7 +139,7 @@ def run(
                     previous = keep_identities(model, old, fresh, config.previous)
                     model.renumber(previous.new_ids, previous.names, engine.sample)
                     engine.label(model)
-                segments, everyone = _profile(
+                profiles, everyone, attributes_by_segment = _profile(
                     engine, model, attributes, lines.has("category"),
                     keep_names=scoring or previous is not None,
                 )  # fmt: skip
@@ -136,18 +148,14 @@ def run(
                 with stages("rules"):
                     rules = learn_rules(engine.sample, model.labels_, model.names_,
                                         model.features, config.seed, config.rules_depth)  # fmt: skip
-                    for entry in segments:
-                        entry["rule_text"] = rule_text(rules.rules[entry["id"]])
-                        entry["rule_fidelity"] = rules.segment_fidelity[entry["id"]]
             with stages("clv"):
-                lifetime, per_segment = lifetime_value(model)
-                for entry in segments:
-                    entry.update(per_segment[entry["id"]])
+                lifetime, clv_by_segment = lifetime_value(model)
+        kept = None
         if previous is not None:
-            previous.summary["moves"] = engine.moves_since(config.previous, model)
-        summary = _summary(engine, config, lines, cleaned, model, segments, everyone, rules,
-                           lifetime, stages.timings, earlier_fit, input_names,
-                           previous.summary if previous is not None else None)  # fmt: skip
+            kept = previous_summary(previous.summary, engine.moves_since(config.previous, model))
+        summary = _summary(engine, config, lines, cleaned, model, profiles, everyone,
+                           attributes_by_segment, rules, lifetime, clv_by_segment, stages.timings,
+                           earlier_fit, input_names, kept, model_file)  # fmt: skip
         model_json = model.to_json(
             as_of=cleaned.as_of.isoformat(), feature_set=config.feature_set, columns=lines.columns
         )
@@ -163,21 +171,18 @@ def _profile(
     attributes: Any,
     has_category: bool,
     keep_names: bool,
-) -> tuple[list[dict], figures.Group]:
-    """Name the model's segments (unless keep_names); return their summary entries and the
-    Group of everyone."""
+) -> tuple[list[SegmentProfile], figures.Group, list[dict[str, dict[str, float]]] | None]:
+    """Name the model's segments (unless keep_names); return their profiles, the Group of
+    everyone, and per segment the shares of the attributes' values (None without them)."""
     traits = traits_from_moments(*engine.moments(model))
     if not keep_names:
         model.name(name_segments(traits))
         engine.name(model)
     everyone, groups = engine.groups(model)
     categories = engine.top_categories(model) if has_category else {}
-    segments = describe_segments(model.names_, traits, groups, everyone, categories)
-    if attributes is not None:
-        described = engine.attribute_shares(model, attributes)
-        for entry in segments:
-            entry["attributes"] = described[entry["id"]]
-    return segments, everyone
+    profiles = describe_segments(model.names_, traits, groups, everyone, categories)
+    shares = None if attributes is None else engine.attribute_shares(model, attributes)
+    return profiles, everyone, shares
 
 
 def _summary(
@@ -186,31 +191,40 @@ def _summary(
     lines: Any,
     cleaned: Any,
     model: SegmentModel,
-    segments: list[dict],
+    profiles: list[SegmentProfile],
     everyone: figures.Group,
+    attributes: list[dict[str, dict[str, float]]] | None,
     rules: Any,
     lifetime: Any,
+    clv_by_segment: list[dict],
     timings: dict[str, float],
     earlier_fit: Any,
     input_names: Sequence[str] | None,
-    previous: dict | None,
-) -> dict:
+    previous: Previous | None,
+    model_file: str | None,
+) -> Summary:
+    """Return summary.json, whole (`summary.run_summary`): nothing is added to it afterwards.
+
+    earlier_fit: the refresh test's fit; None when scoring, whose summary has no `selection`,
+    no CLV, and the model read with the customers outside its range (`scored_summary`)."""
     n = everyone.customers
     names = input_names if input_names is not None else engine.input_names
     inputs_summary = input_summary(lines, cleaned, n, everyone.orders, names)
-    stability = model.stability_by_segment()
-    for entry in segments:
-        entry["orders_per_year"] = figures.orders_per_year(
-            entry["frequency_mean"], inputs_summary["period_days"]
-        )
-        entry["stability"] = None if stability is None else stability[entry["id"]]
-    selection = None
-    if earlier_fit is not None:  # a fitted run (not scoring)
-        selection = selection_summary(model, config)
-        selection["refresh"] = refresh_summary(
+    segments = segment_entries(
+        profiles, inputs_summary["period_days"], model.stability_by_segment(),
+        attributes=attributes, rules=rules, clv=clv_by_segment,
+    )  # fmt: skip
+    warnings = model.warnings_ + lifetime.warnings + engine.warnings(model)
+    selection, scored = None, None
+    if earlier_fit is not None:  # a fitted run
+        refresh = refresh_summary(
             earlier_fit, engine.sample, model.labels_, model.k_, config.min_stability
         )
-    summary = run_summary(
+        selection = selection_summary(model, config, refresh)
+    else:  # scoring
+        scored = scored_summary(model, model_file, config.feature_set)
+        warnings += scored_warnings(scored)
+    return run_summary(
         config,
         inputs_summary,
         totals=figures.totals_of(everyone),
@@ -219,13 +233,11 @@ def _summary(
         segments=segments,
         rfm_segments=figures.rfm_segments_of(engine.rfm_groups(), n, everyone.revenue),
         revenue_concentration=figures.concentration_of(n, engine.top_revenue, everyone.revenue),
-        clv=lifetime.summary,
+        clv=lifetime.summary if scored is None else not_scored(),
         rules=rules,
         previous=previous,
-        warnings=model.warnings_ + lifetime.warnings + engine.warnings(model),
+        warnings=warnings,
         timings=timings,
+        engine=engine.summary_block(),
+        scored=scored,
     )
-    block = engine.summary_block()
-    if block is not None:
-        summary["engine"] = block
-    return summary
