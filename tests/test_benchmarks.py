@@ -281,6 +281,9 @@ def test_fit_exponent() -> None:
 
 
 def test_measure_reports_peak_memory_wall_time_and_exit_code() -> None:
+    # The child's sleep is work of a known length, not a wait for anything: the wall time
+    # covers at least it however busy the machine is, and the peak RSS is a high-water mark
+    # (ru_maxrss, kept after the child exits) that no timing can miss.
     big = "import time; b = b'x' * (300 * 2**20); time.sleep(0.3); print('done')"
     measured = run.measure([sys.executable, "-c", big])
     assert measured.returncode == 0 and measured.stdout.strip() == "done"

@@ -16,9 +16,28 @@ import pytest
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the helper forks on Linux only")
 
 
+# Signals between a case and its helper, inherited by the fork (never a guess at how long the
+# helper takes): `started` is set by a task once the helper runs it; `gate` holds a task in
+# the helper until the case opens it. WAIT bounds every wait (the case then fails, saying so).
+_SIGNALS = """
+WAIT = 60
+started = multiprocessing.get_context("fork").Event()
+gate = multiprocessing.get_context("fork").Event()
+def pid_once_started():
+    started.set()
+    return os.getpid()
+def held():
+    if not gate.wait(WAIT):
+        raise TimeoutError("the case never opened the gate")
+def fail_once_started():
+    started.set()
+    raise ValueError(f"failed in process {os.getpid()}")
+"""
+
+
 def _run(body: str) -> dict:
-    script = "import json, os, threading, time\nfrom segmint.helper import helper\n"
-    script += textwrap.dedent(body)
+    script = "import json, multiprocessing, os, threading\nfrom segmint.helper import helper\n"
+    script += _SIGNALS + textwrap.dedent(body)
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
@@ -29,12 +48,13 @@ def test_a_started_task_runs_in_the_helper_process() -> None:
     result = _run(
         """
         with helper() as work:
-            task = work.submit(os.getpid)
-            time.sleep(1.0)  # the helper has taken it by now
-            print(json.dumps({"forked": work.forked, "theirs": task.result(), "ours": os.getpid()}))
+            task = work.submit(pid_once_started)
+            begun = started.wait(WAIT)  # the helper has taken it
+            print(json.dumps({"forked": work.forked, "begun": begun, "theirs": task.result(),
+                              "ours": os.getpid()}))
         """
     )
-    assert result["forked"]
+    assert result["forked"] and result["begun"]
     assert result["theirs"] != result["ours"]
 
 
@@ -42,16 +62,20 @@ def test_a_task_the_helper_has_not_begun_runs_in_the_caller() -> None:
     result = _run(
         """
         with helper() as work:
-            busy = work.submit(time.sleep, 1.5)
+            busy = work.submit(held)
             queued = [work.submit(os.getpid) for _ in range(3)]
-            pids = [task.result() for task in reversed(queued)]  # the last one first
+            # The helper is held busy: the last task queued has not begun (the pool hands the
+            # helper at most two tasks ahead), so it runs here, at once.
+            pids = [queued[-1].result()]
+            gate.set()
+            pids += [task.result() for task in reversed(queued[:-1])]
             busy.result()
             print(json.dumps({"forked": work.forked, "pids": pids, "ours": os.getpid()}))
         """
     )
     assert result["forked"]
-    # The helper was asleep: the queued tasks not yet handed to it ran here, each once.
-    assert result["ours"] in result["pids"]
+    # The queued task not yet handed to the busy helper ran here; each task ran once.
+    assert result["pids"][0] == result["ours"]
     assert len(result["pids"]) == 3
 
 
@@ -74,18 +98,20 @@ def test_an_error_in_the_helper_reaches_the_caller() -> None:
     result = _run(
         """
         with helper() as work:
-            task = work.submit(int, "not a number")
-            time.sleep(0.5)
+            task = work.submit(fail_once_started)
+            begun = started.wait(WAIT)  # the helper has taken it: the error is raised there
             try:
                 task.result()
                 raised = None
             except ValueError as exc:
                 raised = str(exc)
-        print(json.dumps({"forked": work.forked, "raised": raised}))
+        print(json.dumps({"forked": work.forked, "begun": begun, "raised": raised,
+                          "ours": os.getpid()}))
         """
     )
-    assert result["forked"]
-    assert "not a number" in result["raised"]
+    assert result["forked"] and result["begun"]
+    assert (result["raised"] or "").startswith("failed in process ")
+    assert not result["raised"].endswith(f" {result['ours']}")  # raised in the helper
 
 
 # The model stage fits the k from both ends: the helper from the largest k -------------------

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
@@ -24,6 +25,7 @@ from strategies import (
 )
 
 
+@pytest.mark.slow
 @given(log=logs(), kind=INPUT_KINDS, dialect=csv_dialects, data=st.data())
 def test_run_never_crashes(log, kind, dialect, data) -> None:
     with tempfile.TemporaryDirectory() as folder:
@@ -45,6 +47,7 @@ def test_run_never_crashes(log, kind, dialect, data) -> None:
             assert summary["selection"]["chosen_k"] >= 2
 
 
+@pytest.mark.slow
 @examples(ci=12)
 @given(log=logs(plausible=True), kind=INPUT_KINDS, dialect=csv_dialects, data=st.data())
 def test_run_on_plausible_logs_writes_complete_outputs(log, kind, dialect, data) -> None:

@@ -119,6 +119,7 @@ def test_summary_figures_equal_duckdbs(both):
     assert b["rules"]["fidelity"] == pytest.approx(a["rules"]["fidelity"], abs=1e-12)
 
 
+@pytest.mark.slow
 def test_sampled_run_chooses_k_on_the_md5_sample_and_measures_everyone(spark):
     """More customers than sample_size: both engines choose k on the same md5-ordered
     sample, refine on everyone (Spark: Lloyd as Spark aggregations) and agree; the figures
@@ -182,6 +183,7 @@ def test_sampled_run_chooses_k_on_the_md5_sample_and_measures_everyone(spark):
         assert a["p_no_order_mean"] == pytest.approx(b["p_no_order_mean"], rel=1e-9)
 
 
+@pytest.mark.slow
 def test_spark_table_input_equals_the_file(spark):
     path = DATA / "online_retail_sample.csv"
     spark.read.option("header", True).csv(str(path)).createOrReplaceTempView("retail_lines")
@@ -195,6 +197,7 @@ def test_spark_table_input_equals_the_file(spark):
     assert adjusted_rand_score(expected["segment_id"], table["segment_id"]) >= 0.99
 
 
+@pytest.mark.slow
 def test_cli_writes_every_output_with_spark(spark, tmp_path, capsys):
     out = tmp_path / "out"
     path = DATA / "online_retail_sample.csv"
@@ -241,6 +244,7 @@ def test_cli_bad_input_and_settings_with_spark(tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_parquet_input_equals_the_duckdb_engine(spark, tmp_path):
     parquet = tmp_path / "lines.parquet"
     with duckdb.connect() as con:  # typed columns, as an export would have them
@@ -255,6 +259,7 @@ def test_parquet_input_equals_the_duckdb_engine(spark, tmp_path):
     assert run.model.names_ == duck.model.names_
 
 
+@pytest.mark.slow
 def test_encodings_spark_reads_and_those_it_refuses(spark, tmp_path):
     lines = (DATA / "online_retail_sample.csv").read_text("utf-8").splitlines()[:2000]
     text = (
@@ -274,6 +279,7 @@ def test_encodings_spark_reads_and_those_it_refuses(spark, tmp_path):
             segment_on_spark(spark, path, k=3)
 
 
+@pytest.mark.slow
 def test_decimal_comma_amounts_equal_the_duckdb_engine(spark, tmp_path):
     """A semicolon file of decimal-comma amounts, some written with a decimal point or
     thousands dots: both engines read each as the same number as the original file."""
@@ -301,6 +307,7 @@ def test_decimal_comma_amounts_equal_the_duckdb_engine(spark, tmp_path):
     assert (table["monetary"].round(2) == expected["monetary"].round(2)).all()
 
 
+@pytest.mark.slow
 def test_products_file_gives_the_same_categories_as_the_duckdb_engine(spark):
     """--products: the lines take their product's category through the same join SQL in
     both engines, so the category shares are equal customer by customer."""
@@ -317,6 +324,7 @@ def test_products_file_gives_the_same_categories_as_the_duckdb_engine(spark):
     assert expected["n_categories"].max() > 1
 
 
+@pytest.mark.slow
 def test_customers_file_gives_the_same_attributes_and_audiences_as_the_duckdb_engine(
     spark, tmp_path
 ):
@@ -344,6 +352,7 @@ def test_customers_file_gives_the_same_attributes_and_audiences_as_the_duckdb_en
     assert len(written) == len(duck.customers)
 
 
+@pytest.mark.slow
 def test_previous_keeps_the_same_ids_names_and_moves_as_the_duckdb_engine(spark, tmp_path):
     """--previous: an earlier run's segments keep their ids and names, and the key moves are
     counted over every customer by Spark, as the DuckDB engine does; a later run can also

@@ -2,11 +2,12 @@
 200 status polls; every run reaches done, none is lost, every poll answers 200, and the memory
 of the server and its processes comes back to its baseline.
 
-Memory is the resident size of the server and all its descendants (/proc). The baseline is
-taken after one warm-up run, once the fork server (which holds the preloaded imports) exists.
-The margin is 60 MB: runs happen in child processes that exit, so what may stay is the
-server's own growth from 20 uploads and 200 JSON answers (allocator arenas, caches), measured
-at 10-25 MB here; a leaked worker process would cost 150+ MB and fail it.
+Memory is the resident size of the server and all its descendants (/proc), measured once the
+runs' worker processes have exited (waited for: a run reports done just before its process
+ends). The baseline is taken after one warm-up run, once the fork server (which holds the
+preloaded imports) exists. The margin is 60 MB: runs happen in child processes that exit, so
+what may stay is the server's own growth from 20 uploads and 200 JSON answers (allocator
+arenas, caches), measured at 1-25 MB here; a worker process that never exits fails the test.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from web_helpers import Server, tree_rss_bytes
+from web_helpers import Server, tree_rss_bytes, wait_for
 
 pytest.importorskip("fastapi", reason="the web extra is not installed: pip install -e '.[web]'")
 
+pytestmark = [pytest.mark.load, pytest.mark.slow]
+
 RUNS, POLLS = 20, 200
+RUN_TIMEOUT = 180  # s for a run to finish with 20 queued on a small machine
 MARGIN = 60 * 1024 * 1024
 
 
@@ -41,24 +45,14 @@ def small_log(path: Path, seed: int) -> bytes:
     return path.read_bytes()
 
 
-def wait_done(client: httpx.Client, run_id: str, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get(f"/api/runs/{run_id}").json()
-        if status["state"] in ("done", "failed"):
-            return status
-        time.sleep(0.5)
-    raise AssertionError(f"run {run_id} not finished after {timeout} s")
-
-
 def test_twenty_concurrent_runs(tmp_path: Path) -> None:
     server = Server(tmp_path / "data")
     try:
         with httpx.Client(base_url=server.url, timeout=60) as client:
             warm = client.post("/api/runs", files={"transactions": ("w.csv", small_log(
                 tmp_path / "w.csv", 99))}, data={"k": "3", "clv": "off"})  # fmt: skip
-            assert wait_done(client, warm.json()["id"])["state"] == "done"
-            time.sleep(1)
+            assert wait_for(client, warm.json()["id"], timeout=RUN_TIMEOUT)["state"] == "done"
+            server.wait_runs_exited()
             baseline = tree_rss_bytes(server.process.pid)
 
             logs = [small_log(tmp_path / f"log{i}.csv", i) for i in range(RUNS)]
@@ -81,7 +75,7 @@ def test_twenty_concurrent_runs(tmp_path: Path) -> None:
                 codes = list(pool.map(poll, range(POLLS)))
             assert codes == [200] * POLLS
 
-            states = [wait_done(client, run_id)["state"] for run_id in ids]
+            states = [wait_for(client, run_id, timeout=RUN_TIMEOUT)["state"] for run_id in ids]
             elapsed = time.monotonic() - started
             assert states == ["done"] * RUNS
             listed = {r["id"]: r["state"] for r in client.get("/api/runs").json()}
@@ -89,7 +83,7 @@ def test_twenty_concurrent_runs(tmp_path: Path) -> None:
             for run_id in ids:
                 assert (tmp_path / "data" / "runs" / run_id / "out" / "segments.csv").is_file()
 
-            time.sleep(1)
+            server.wait_runs_exited()
             after = tree_rss_bytes(server.process.pid)
             print(f"\n{RUNS} runs in {elapsed:.1f} s; RSS baseline {baseline / 2**20:.0f} MB, "
                   f"after {after / 2**20:.0f} MB")  # fmt: skip
