@@ -164,7 +164,7 @@ def test_every_run_summary_meets_the_schema(runs, validator):
 def test_the_runs_cover_every_optional_part(runs):
     summaries = {name: json.loads(p.read_text(encoding="utf-8")) for name, p in runs.items()}
     seen = {key for s in summaries.values() for key in s}
-    # `engine` is the Spark engine's (tests/spark/test_spark_summary_schema.py)
+    # `engine` is the Spark engine's (tests/spark/test_spark_engine.py checks it)
     assert seen >= Summary.__optional_keys__ - {"engine"}
     segment_keys = {key for s in summaries.values() for entry in s["segments"] for key in entry}
     assert segment_keys >= Segment.__optional_keys__

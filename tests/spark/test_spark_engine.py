@@ -7,6 +7,7 @@ the same file and settings, customer by customer.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -398,3 +399,19 @@ def test_a_spark_error_after_the_reading_stages_is_a_bug_not_bad_input(spark, mo
     with pytest.raises(SegmintError, match=r"online_retail_sample\.csv: Spark cannot process") as e:
         segment_on_spark(spark, DATA / "online_retail_sample.csv", k=3, n_init=1, clv=False)
     assert e.value.file.endswith("online_retail_sample.csv")
+
+
+def test_the_spark_summary_meets_the_published_schema(both):
+    # docs/reference/summary.schema.json, the engine block included (the runs of `both`)
+    from jsonschema import Draft202012Validator
+
+    from segmint.strict_json import dumps
+
+    _, run, _ = both
+    summary = json.loads(dumps(run.summary))  # as write_json writes it
+    assert summary["engine"]["name"] == "spark"
+    published = Path(__file__).resolve().parents[2] / "docs" / "reference" / "summary.schema.json"
+    validator = Draft202012Validator(json.loads(published.read_text(encoding="utf-8")))
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(summary)]
+    assert not errors, errors[:5]
+    assert not validator.is_valid({**summary, "engine": {**summary["engine"], "cores": 2}})
