@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from segmint.errors import UsageError
 from segmint.model import defaults
-from segmint.model.defaults import check_params
+from segmint.model.defaults import MODEL_SETTINGS, check_params
 
 # `--clv-model`: auto, then the order models (segmint.clv.orders.MODEL_NAMES; docs/clv.md).
 CLV_MODELS = ("auto", "pareto-nbd", "mbg-nbd", "bg-nbd")
@@ -25,20 +25,6 @@ MAX_SEED = 2**32 - 1
 # `stable`: Davies-Bouldin among the k whose segments are all stable (docs/stability.md).
 SELECTION_METRICS = defaults.SELECTION_METRICS
 TRANSFORMS = defaults.TRANSFORMS
-# The settings that are the model's parameters, and how the command line names them.
-MODEL_SETTINGS = {
-    "select": "--select",
-    "transform": "--transform",
-    "k": "--k",
-    "k_min": "--k-min",
-    "k_max": "--k-max",
-    "min_stability": "--min-stability",
-    "min_segment_share": "--min-segment-share",
-    "min_segment_size": "--min-segment-size",
-    "silhouette_sample_size": "silhouette_sample_size",
-    "n_init": "n_init",
-    "sample_size": "--sample-size",
-}
 ENGINES = ("duckdb", "spark")
 ROLES = (
     "customer_id",

@@ -105,10 +105,8 @@ class LocalEngine:
         self.sample = self.customers = customers
 
     def load_customers(self, path: str | None) -> pd.DataFrame | None:
-        if not path:
-            return None
-        with input_errors([path]):
-            return load_customers(self.con, path, self.workdir)
+        """The customers file on the driver (one row per id), read by DuckDB on both engines."""
+        return load_customers(self.con, path, self.workdir) if path else None
 
     # model ------------------------------------------------------------------------------
 

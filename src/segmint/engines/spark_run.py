@@ -180,11 +180,8 @@ class SparkEngine:
             )
 
     def load_customers(self, path: str | None) -> pd.DataFrame | None:
-        """The customers file on the driver, as the DuckDB engine reads it (one row per id)."""
-        if not path:
-            return None
-        with input_errors([path]):
-            return load_customers(self.con, path, self.workdir)
+        """The customers file on the driver (one row per id), read by DuckDB on both engines."""
+        return load_customers(self.con, path, self.workdir) if path else None
 
     # model ------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from segmint.io.columns import find_columns
+from segmint.io.connection import input_errors
 from segmint.io.sources import open_source, quote
 
 # A column is described when it looks categorical: few distinct values, not an identifier.
@@ -16,7 +17,13 @@ MAX_LEVELS = 20
 
 
 def load_customers(con: duckdb.DuckDBPyConnection, path: str, workdir: Path) -> pd.DataFrame:
-    """Return the customers file as text, one row per customer id (first row wins), id as 'customer_id'."""
+    """Return the customers file as text, one row per customer id (first row wins), id as
+    'customer_id'. DuckDB's errors about the file name it (one `error:` line)."""
+    with input_errors([path]):
+        return _load_customers(con, path, workdir)
+
+
+def _load_customers(con: duckdb.DuckDBPyConnection, path: str, workdir: Path) -> pd.DataFrame:
     source = open_source(con, path, workdir)
     found = find_columns(
         source.columns, source.name, roles=("customer_id",), required=("customer_id",)

@@ -28,6 +28,23 @@ MIN_SAMPLE_SIZE = 1000
 MIN_SILHOUETTE_SAMPLE_SIZE = 10
 
 
+# The settings that are the model's parameters, and how the command line names them.
+MODEL_SETTINGS = {
+    "select": "--select",
+    "transform": "--transform",
+    "k": "--k",
+    "k_min": "--k-min",
+    "k_max": "--k-max",
+    "min_stability": "--min-stability",
+    "min_segment_share": "--min-segment-share",
+    "min_segment_size": "--min-segment-size",
+    "silhouette_sample_size": "silhouette_sample_size",
+    "n_init": "n_init",
+    "sample_size": "--sample-size",
+    "seed": "--seed",
+}
+
+
 def check_params(params: Mapping[str, Any], label: Callable[[str], str] = str) -> None:
     """Raise UsageError naming the first model parameter whose value is invalid.
 
@@ -71,6 +88,7 @@ def check_params(params: Mapping[str, Any], label: Callable[[str], str] = str) -
 
 
 __all__ = [
+    "MODEL_SETTINGS",
     "MIN_SAMPLE_SIZE",
     "SELECTION_METRICS",
     "TRANSFORMS",

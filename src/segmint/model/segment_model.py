@@ -21,7 +21,7 @@ from segmint.model.clusterboot import (
     Tally,
     bootstrap_tally,
 )
-from segmint.model.defaults import check_params
+from segmint.model.defaults import MODEL_SETTINGS, check_params
 from segmint.model.feature_sets import apply_transform, clustering_features, transform_of
 from segmint.model.kmeans import (
     count_distinct,
@@ -608,18 +608,4 @@ class _Clock:
 def new_model(config: Settings, columns: list[str] | pd.Index) -> SegmentModel:
     """Return the unfitted SegmentModel a run's settings ask for, on the features columns give."""
     features = clustering_features(config.feature_set, columns)
-    return SegmentModel(
-        features,
-        transform=config.transform,
-        k=config.k,
-        k_min=config.k_min,
-        k_max=config.k_max,
-        select=config.select,
-        min_stability=config.min_stability,
-        min_segment_share=config.min_segment_share,
-        min_segment_size=config.min_segment_size,
-        silhouette_sample_size=config.silhouette_sample_size,
-        n_init=config.n_init,
-        seed=config.seed,
-        sample_size=config.sample_size,
-    )
+    return SegmentModel(features, **{name: getattr(config, name) for name in MODEL_SETTINGS})
